@@ -1,0 +1,1 @@
+"""Acceptance examples bundled with flowc (see README.md in this folder)."""

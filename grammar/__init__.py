@@ -1,0 +1,1 @@
+"""The .flow grammar, loaded with Lark.open_from_package."""

@@ -1,0 +1,1 @@
+"""Targets: IR to engines (local runtime plan, DataFusion SQL, RisingWave DDL)."""

@@ -1,0 +1,66 @@
+"""What every target shares: run statistics, and resolving connector paths."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from flowc.compiler import ir
+
+
+@dataclass
+class SourceStats:
+    name: str
+    rows_in: int = 0  # rows read, late ones included
+    late: int = 0  # rows behind the watermark (dropped or routed by on_late)
+    skipped: int = 0  # bad records skipped by on_error skip / into
+
+
+@dataclass
+class SinkStats:
+    view: str
+    connector: str  # short description, e.g. "csv out/hot_items.csv"
+    rows_out: int = 0
+
+
+@dataclass
+class RunResult:
+    """What `flowc run` reports, and what `Flow.run()` returns."""
+
+    target: str
+    sources: list[SourceStats] = field(default_factory=list)
+    sinks: list[SinkStats] = field(default_factory=list)
+    elapsed: float = 0.0
+    # sink contents by view name (changelog sinks carry the `_op` column first), when collected
+    tables: dict = field(default_factory=dict)
+
+    def summary(self) -> str:
+        lines = [f"target {self.target}: {self.elapsed:.3f}s"]
+        for s in self.sources:
+            extra = f", {s.skipped} skipped" if s.skipped else ""
+            lines.append(f"  source {s.name}: {s.rows_in} rows in, {s.late} late{extra}")
+        for k in self.sinks:
+            lines.append(f"  sink {k.view} -> {k.connector}: {k.rows_out} rows out")
+        return "\n".join(lines)
+
+
+def resolve_path(program: ir.Program, path: str) -> str:
+    """Connector paths are relative to the directory of the .flow file (LANGUAGE.md)."""
+    path = os.path.expanduser(path)
+    if os.path.isabs(path):
+        return path
+    return os.path.normpath(os.path.join(program.base_dir, path))
+
+
+def describe_connector(program: ir.Program, c: ir.Connector) -> str:
+    path = c.get("path")
+    if isinstance(path, str):
+        return f"{c.kind} {path}"
+    return c.kind
+
+
+def resolve_env(value: object) -> object:
+    """An `env('NAME')` argument becomes the variable's value at run time."""
+    if isinstance(value, ir.Env):
+        return os.environ.get(value.name, "")
+    return value

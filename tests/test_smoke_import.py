@@ -1,0 +1,3 @@
+def test_import():
+    import flowc.compiler.ir
+    import flowc.dsl.ast  # noqa: F401
