@@ -61,7 +61,11 @@ class ColumnRef:
 
 @dataclass(frozen=True, slots=True)
 class Literal:
-    """value: None, bool, int, float, str, decimal.Decimal; intervals as int microseconds."""
+    """value: None, bool, int, float, str, decimal.Decimal.
+
+    Intervals are int microseconds; timestamp/timestamptz literals are int microseconds since the
+    epoch (UTC); date literals are int days since the epoch.
+    """
 
     value: object
     type: Type

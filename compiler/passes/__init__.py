@@ -1,1 +1,1 @@
-
+"""Optimizer passes, one per module; `flowc.compiler.optimizer.PASSES` lists them in order."""

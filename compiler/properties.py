@@ -1,0 +1,118 @@
+"""Derived facts about plans that checks and targets need: which columns carry a watermark,
+whether a relation is append-only, and whether a view can be emitted `final`.
+
+`views` maps view names to their lowered View, so a Scan of a view sees the upstream facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from . import ir
+from . import types as T
+
+
+def watermark_columns(rel: ir.Rel, program_sources: Mapping[str, ir.Source],
+                      views: Mapping[str, ir.View]) -> frozenset[str]:
+    """Columns whose values are bounded below by the watermark (event time, and monotone functions of it)."""
+    if isinstance(rel, ir.Scan):
+        if rel.kind == "source":
+            src = program_sources.get(rel.name)
+            if src is not None and src.event_time and src.event_time in ir.schema_names(rel.schema):
+                return frozenset({src.event_time})
+            return frozenset()
+        if rel.kind == "view" and rel.name in views:
+            v = views[rel.name]
+            return watermark_columns(v.plan, program_sources, views) & frozenset(ir.schema_names(rel.schema))
+        return frozenset()
+    if isinstance(rel, ir.Filter | ir.Distinct | ir.TopN):
+        return watermark_columns(rel.input, program_sources, views)
+    if isinstance(rel, ir.Project):
+        inner = watermark_columns(rel.input, program_sources, views)
+        return frozenset(name for name, e in rel.columns if _monotone_of(e, inner))
+    if isinstance(rel, ir.WindowAssign):
+        inner = watermark_columns(rel.input, program_sources, views)
+        extra = {"window_start", "window_end"} if rel.window.time_col in inner else set()
+        return inner | extra
+    if isinstance(rel, ir.Aggregate):
+        if rel.window is None:
+            return frozenset()
+        inner = watermark_columns(rel.input, program_sources, views)
+        return frozenset({"window_start", "window_end"}) if rel.window.time_col in inner else frozenset()
+    if isinstance(rel, ir.Join):
+        left = watermark_columns(rel.input, program_sources, views)
+        right = watermark_columns(rel.right, program_sources, views)
+        right_out = {rel.right_names[i] for i, f in enumerate(rel.right.schema) if f.name in right}
+        return frozenset(left | right_out)
+    if isinstance(rel, ir.UnionAll):
+        return watermark_columns(rel.input, program_sources, views) & watermark_columns(
+            rel.other, program_sources, views)
+    raise TypeError(f"unknown node {type(rel).__name__}")
+
+
+def _monotone_of(e: ir.Expr, watermarked: frozenset[str]) -> bool:
+    """e is a watermarked column, or one plus/minus a constant interval."""
+    if isinstance(e, ir.ColumnRef):
+        return e.name in watermarked
+    if isinstance(e, ir.Call) and e.fn in ("add", "sub") and len(e.args) == 2:
+        a, b = e.args
+        return isinstance(b, ir.Literal) and b.type == T.INTERVAL and _monotone_of(a, watermarked)
+    return False
+
+
+def final_blocker(rel: ir.Rel, sources: Mapping[str, ir.Source], views: Mapping[str, ir.View]) -> tuple[
+        ir.Rel, str, str] | None:
+    """Why the relation cannot be emitted `final` (append-only, each row once), or None if it can.
+
+    Returns (offending node, reason, how to make it final).
+    """
+    if isinstance(rel, ir.Scan):
+        if rel.kind == "table":
+            return rel, f"'{rel.name}' is a table, whose rows can change", "read a source instead of a table"
+        if rel.kind == "view" and rel.name in views and views[rel.name].emit != "final":
+            return (rel, f"view '{rel.name}' is emitted as changes",
+                    f"make '{rel.name}' final, or use `emit changes` here")
+        return None
+    if isinstance(rel, ir.Aggregate):
+        if rel.window is None:
+            return (rel, "an aggregate without a window updates its results whenever a row arrives",
+                    "add `| window tumble(TIME_COLUMN, SIZE)` before `aggregate`, or use `emit changes`")
+        return final_blocker(rel.input, sources, views)
+    if isinstance(rel, ir.TopN):
+        return (rel, "`top` replaces rows when better ones arrive",
+                "window the input and aggregate, or use `emit changes`")
+    if isinstance(rel, ir.Join):
+        if not is_interval_join(rel, sources, views):
+            return (rel, "a join without a time bound between both event times updates its results",
+                    "bound the join in time: `and ts between a.ts and a.ts + 1h`, or use `emit changes`")
+        return final_blocker(rel.input, sources, views) or final_blocker(rel.right, sources, views)
+    for child in ir.rel_inputs(rel):
+        blocker = final_blocker(child, sources, views)
+        if blocker is not None:
+            return blocker
+    return None
+
+
+def is_interval_join(rel: ir.Join, sources: Mapping[str, ir.Source], views: Mapping[str, ir.View]) -> bool:
+    """An equality plus a time bound between a watermarked column of each side (SEMANTICS.md §5)."""
+    left_wm = watermark_columns(rel.input, sources, views)
+    right_cols = watermark_columns(rel.right, sources, views)
+    right_wm = {rel.right_names[i] for i, f in enumerate(rel.right.schema) if f.name in right_cols}
+    has_eq = has_bound = False
+    for c in conjuncts(rel.condition):
+        if not isinstance(c, ir.Call) or len(c.args) != 2:
+            continue
+        used = [ir.columns_used(a) for a in c.args]
+        if c.fn == "eq" and all(len(u) == 1 for u in used):
+            has_eq = True
+        if c.fn in ("lt", "le", "gt", "ge"):
+            names = used[0] | used[1]
+            if names & left_wm and names & right_wm:
+                has_bound = True
+    return has_eq and has_bound
+
+
+def conjuncts(e: ir.Expr) -> list[ir.Expr]:
+    if isinstance(e, ir.Call) and e.fn == "and":
+        return conjuncts(e.args[0]) + conjuncts(e.args[1])
+    return [e]

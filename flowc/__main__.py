@@ -1,0 +1,5 @@
+import sys
+
+from flowc.cli import main
+
+sys.exit(main())
