@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from . import ir
-from .functions import SCALARS, aggregate_type
+from .functions import SCALARS, TypeRuleError, aggregate_type
 
 
 def verify_plan(rel: ir.Rel, where: str = "") -> None:
@@ -51,13 +51,15 @@ def _verify_expr(e: ir.Expr, schema: ir.Schema, where: str) -> None:
         if f is None or f.type != e.type:
             raise ir.IRError(f"{where}: column {e.name} of type {e.type} does not match the input")
         return
+    for c in ir.expr_children(e):
+        _verify_expr(c, schema, where)
     if isinstance(e, ir.Call):
         spec = SCALARS.get(e.fn)
         if spec is None:
             raise ir.IRError(f"{where}: unknown function {e.fn}")
-        if e.fn not in ("and", "or", "not", "is_null", "is_not_null", "in"):
+        try:
             want = spec.rule([a.type for a in e.args])
-            if want != e.type:
-                raise ir.IRError(f"{where}: {e.fn} typed {e.type}, rule gives {want}")
-    for c in ir.expr_children(e):
-        _verify_expr(c, schema, where)
+        except TypeRuleError as err:
+            raise ir.IRError(f"{where}: {e.fn}: {err}") from None
+        if want != e.type:
+            raise ir.IRError(f"{where}: {e.fn} typed {e.type}, rule gives {want}")
