@@ -23,6 +23,7 @@ from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.compiler.span import Span
 
 from . import ast
+from .syntax_durations import DurationError, duration_micros
 
 # ---------------------------------------------------------------- call sites
 
@@ -47,10 +48,6 @@ def _caller_span(depth: int = 2) -> Span | None:
 
 # ---------------------------------------------------------------- durations
 
-_DURATION = re.compile(r"^\s*(\d+)\s*(us|ms|s|min|h|d)\s*$")
-_UNIT_MICROS = {"us": 1, "ms": 1_000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_000_000,
-                "d": 86_400_000_000}
-
 
 def duration(value: str | int) -> ast.Duration:
     """`duration("5s")`; an int is microseconds."""
@@ -58,11 +55,13 @@ def duration(value: str | int) -> ast.Duration:
         return value
     if isinstance(value, int):
         return ast.Duration(value, f"{value}us", span=_caller_span())
-    m = _DURATION.match(value)
-    if not m:
-        raise FlowError(Diagnostic(Code.BAD_DURATION, f"bad duration {value!r}", _caller_span(),
-                                   "write an integer and a unit: 250ms, 5s, 10min, 1h, 1d"))
-    return ast.Duration(int(m.group(1)) * _UNIT_MICROS[m.group(2)], value.strip(), span=_caller_span())
+    span = _caller_span()
+    try:
+        micros = duration_micros(value.strip())
+    except DurationError as e:
+        raise FlowError(Diagnostic(Code.BAD_DURATION, f"bad duration {value!r}: {e.message}", span,
+                                   e.hint)) from None
+    return ast.Duration(micros, value.strip(), span=span)
 
 
 # ---------------------------------------------------------------- expressions
@@ -185,8 +184,10 @@ def expr(text: str) -> Expr:
     """An expression in .flow syntax: `expr("price > 10 and channel <> 'web'")`."""
     from .parser import parse_expression
 
+    # The spans of the parsed text are relative to the string, so it gets a name of its own that
+    # says where it came from (the caret then quotes the expression, not line 1 of the script).
     span = _caller_span()
-    return Expr(parse_expression(text, file=span.file if span else "<expr>"))
+    return Expr(parse_expression(text, file=f"<expression at {span}>" if span else "<expression>"))
 
 
 def func(name: str, *args: object) -> Expr:
