@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from .lower import Lowerer
 
 ROW_LOCAL = (ast.Where, ast.Derive)
+SCHEMA_PRESERVING = (ast.Where, ast.Distinct, ast.Top)
 WINDOW_ARGS = {"tumble": ("time", "size", "offset"), "hop": ("time", "size", "slide", "offset"),
                "session": ("time", "gap")}
 WINDOW_REQUIRED = {"tumble": ("time", "size"), "hop": ("time", "size", "slide"), "session": ("time", "gap")}
@@ -77,13 +78,23 @@ class PipelineLowerer:
 
     def stages(self, rel: ir.Rel, name: str, stages: list) -> ir.Rel:
         i = 0
+        failed = False
         while i < len(stages):
             s = stages[i]
             if isinstance(s, ast.Window):
                 rel, i = self._window(rel, name, stages, i)
                 continue
-            rel = self.stage(rel, name, s)
+            try:
+                rel = self.stage(rel, name, s)
+            except LoweringFailed:
+                # A stage that keeps its input's columns can be skipped, so the stages after it are
+                # still checked and all errors of the pipeline are reported in one run.
+                if not isinstance(s, SCHEMA_PRESERVING):
+                    raise
+                failed = True
             i += 1
+        if failed:
+            raise LoweringFailed(name)
         return rel
 
     def scope(self, rel: ir.Rel, name: str, context: str) -> Scope:
