@@ -1,0 +1,39 @@
+"""Errors the runtime raises. The runtime knows nothing of flowc's diagnostics; the local target
+turns these into FlowErrors with codes and hints."""
+
+from __future__ import annotations
+
+
+class RuntimeFault(Exception):
+    """Something went wrong while running a plan (not a compiler bug): bad data, I/O."""
+
+
+class RecordError(RuntimeFault):
+    """A record of an input file cannot be read as the declared schema.
+
+    `row` is the 1-based data row (the header excluded) when it can be determined, else None.
+    """
+
+    def __init__(self, file: str, row: int | None, column: str | None, reason: str):
+        self.file = file
+        self.row = row
+        self.column = column
+        self.reason = reason
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        return f"{', '.join(where)}: {self.reason}"
+
+
+class EvaluationError(RuntimeFault):
+    """An expression failed on some rows (division by zero, overflow, a failing cast)."""
+
+    def __init__(self, where: str, reason: str):
+        self.where = where
+        self.reason = reason
+        super().__init__(f"{where}: {reason}")

@@ -1,0 +1,573 @@
+"""Reading and writing files as Arrow batches: csv, jsonl, parquet, and csv text on stdout.
+
+Readers parse whole blocks with pyarrow's native readers and re-slice them into batches of exactly
+`batch_size` rows, in file order. Nothing is parsed per row in Python; only when a block fails to
+parse do we re-read the file as text, column by column, to name the bad row and column
+(`RecordError`), because pyarrow's own messages carry neither the row nor, for some errors, the file.
+"""
+
+from __future__ import annotations
+
+import csv as pycsv
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.json as pajson
+import pyarrow.parquet as pq
+
+from .errors import RecordError
+
+KINDS_READ = ("csv", "jsonl", "parquet")
+KINDS_WRITE = ("csv", "jsonl", "parquet", "stdout")
+
+# a timestamptz text without an explicit zone is read as UTC
+_ZONE_SUFFIX = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
+
+
+# ---------------------------------------------------------------- text -> typed values
+
+
+def _needs_text_parse(t: pa.DataType) -> bool:
+    """Types pyarrow's CSV reader cannot produce directly with our meaning."""
+    return (pa.types.is_timestamp(t) and t.tz is not None) or pa.types.is_duration(t)
+
+
+def convert_strings(arr: pa.Array, t: pa.DataType) -> pa.Array:
+    """Parse a string array (nulls stay null) into type t; raises pa.ArrowInvalid on a bad value."""
+    if arr.type == t:
+        return arr
+    if pa.types.is_null(arr.type):
+        return pa.nulls(len(arr), t)
+    if pa.types.is_timestamp(t) and t.tz is not None:
+        text = arr.cast(pa.string())
+        has_zone = pc.match_substring_regex(text, _ZONE_SUFFIX)
+        text = pc.if_else(has_zone, text, pc.binary_join_element_wise(text, "Z", ""))
+        return text.cast(pa.timestamp(t.unit, "UTC")).cast(t)
+    if pa.types.is_duration(t):
+        # intervals in text files are integer microseconds
+        return arr.cast(pa.int64()).cast(t)
+    if pa.types.is_binary(t):
+        return arr.cast(pa.string()).cast(t)
+    return arr.cast(t)
+
+
+def _first_bad_index(arr: pa.Array, t: pa.DataType) -> int | None:
+    """The smallest index whose value does not parse as t (bisection over prefixes: log n vector casts)."""
+    try:
+        convert_strings(arr, t)
+        return None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+        pass
+    lo, hi = 0, len(arr) - 1  # the prefix [0, hi] fails
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:
+            convert_strings(arr.slice(0, mid + 1), t)
+            lo = mid + 1
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
+            hi = mid
+    return lo
+
+
+def _bad_value_reason(value: object, t: pa.DataType) -> str:
+    return f"cannot read {value!r} as {_type_name(t)}"
+
+
+def _type_name(t: pa.DataType) -> str:
+    if pa.types.is_timestamp(t):
+        return "timestamptz" if t.tz else "timestamp ('YYYY-MM-DD HH:MM:SS[.ffffff]')"
+    if pa.types.is_date32(t):
+        return "date ('YYYY-MM-DD')"
+    names = {pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double", pa.string(): "string",
+             pa.binary(): "bytes", pa.bool_(): "bool"}
+    if pa.types.is_decimal(t):
+        return f"decimal({t.precision}, {t.scale})"
+    return names.get(t, str(t))
+
+
+# ---------------------------------------------------------------- re-batching
+
+
+def rebatch(batches: Iterable[pa.RecordBatch], batch_size: int, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    """Cut a stream of batches into batches of exactly batch_size rows (the last may be smaller)."""
+    if batch_size <= 0:
+        raise ValueError("batch_size must be positive")
+    pending: list[pa.RecordBatch] = []
+    have = 0
+    for b in batches:
+        if b.num_rows == 0:
+            continue
+        pending.append(b)
+        have += b.num_rows
+        if have < batch_size:
+            continue
+        table = pa.Table.from_batches(pending, schema)
+        off = 0
+        while have - off >= batch_size:
+            yield _one_batch(table.slice(off, batch_size), schema)
+            off += batch_size
+        rest = table.slice(off)
+        pending = rest.to_batches() if rest.num_rows else []
+        have = rest.num_rows
+    if have:
+        yield _one_batch(pa.Table.from_batches(pending, schema), schema)
+
+
+def _one_batch(t: pa.Table, schema: pa.Schema) -> pa.RecordBatch:
+    if all(c.num_chunks == 1 for c in t.columns):
+        return pa.RecordBatch.from_arrays([c.chunk(0) for c in t.columns], schema=schema)
+    return t.combine_chunks().to_batches()[0]
+
+
+# ---------------------------------------------------------------- readers
+
+
+def read_batches(kind: str, path: str, schema: pa.Schema, batch_size: int,
+                 options: dict | None = None) -> Iterator[pa.RecordBatch]:
+    """Batches of exactly `batch_size` rows of `schema` (the last may be smaller), in file order.
+
+    Raises RecordError for a record that does not fit the schema, FileNotFoundError for no file.
+    options: "delimiter" (csv); "on_bad_record": a callable taking a RecordError, which makes the
+    reader skip bad records (csv only) instead of raising.
+    """
+    options = options or {}
+    if not os.path.exists(path):
+        raise FileNotFoundError(path)
+    skip = options.get("on_bad_record")
+    if skip is not None and kind != "csv":
+        raise ValueError(f"skipping bad records is implemented for csv, not {kind}")
+    if kind == "csv" and skip is not None:
+        blocks = _csv_blocks_skipping(path, schema, options.get("delimiter", ","), skip)
+    elif kind == "csv":
+        blocks = _csv_blocks(path, schema, options.get("delimiter", ","))
+    elif kind == "jsonl":
+        blocks = _jsonl_blocks(path, schema)
+    elif kind == "parquet":
+        blocks = _parquet_blocks(path, schema)
+    else:
+        raise ValueError(f"cannot read connector kind {kind!r}")
+    return rebatch(blocks, batch_size, schema)
+
+
+def read_table(kind: str, path: str, schema: pa.Schema, options: dict | None = None) -> pa.Table:
+    """A whole file as one table of `schema`."""
+    return pa.Table.from_batches(list(read_batches(kind, path, schema, 1 << 20, options)), schema)
+
+
+def _csv_header(path: str, delimiter: str) -> list[str]:
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return next(pycsv.reader(f, delimiter=delimiter), [])
+
+
+def _csv_options(names: list[str], types: dict, delimiter: str, invalid_rows: list | None = None):
+    def on_invalid(row) -> str:
+        if invalid_rows is not None:
+            invalid_rows.append(row)
+        return "error"
+
+    read = pacsv.ReadOptions(block_size=1 << 20, use_threads=False)
+    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid)
+    # only an empty cell is null: "NA" or "null" in a string column is that text, and "" quoted is ''
+    convert = pacsv.ConvertOptions(column_types=types, include_columns=names, null_values=[""],
+                                   strings_can_be_null=True, quoted_strings_can_be_null=False)
+    return read, parse, convert
+
+
+def _csv_blocks(path: str, schema: pa.Schema, delimiter: str) -> Iterator[pa.RecordBatch]:
+    header = _csv_header(path, delimiter)
+    for f in schema:
+        if f.name not in header:
+            raise RecordError(path, None, f.name, f"missing column; the header has {', '.join(header) or 'nothing'}")
+    names = schema.names
+    types = {f.name: (pa.string() if _needs_text_parse(f.type) else f.type) for f in schema}
+    invalid_rows: list = []
+    read, parse, convert = _csv_options(names, types, delimiter, invalid_rows)
+    row = 0  # data rows delivered so far
+    try:
+        reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
+        for b in reader:
+            b = b.select(names)
+            arrays = []
+            for f, col in zip(schema, b.columns, strict=True):
+                if col.type == f.type:
+                    arrays.append(col)
+                    continue
+                bad = _first_bad_index(col, f.type)
+                if bad is not None:
+                    raise RecordError(path, row + bad + 1, f.name, _bad_value_reason(col[bad].as_py(), f.type))
+                arrays.append(convert_strings(col, f.type))
+            row += b.num_rows
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    except pa.ArrowInvalid as e:
+        raise _locate_csv_error(path, schema, delimiter, invalid_rows, e) from None
+
+
+def _locate_csv_error(path: str, schema: pa.Schema, delimiter: str, invalid_rows: list,
+                      cause: Exception) -> RecordError:
+    """Re-read the file as text to name the first bad row and column (error path only)."""
+    if invalid_rows:
+        bad = invalid_rows[0]
+        row = _row_of_text(path, delimiter, bad.text, bad.actual_columns)
+        return RecordError(path, row, None, f"expected {bad.expected_columns} fields, got {bad.actual_columns}"
+                                            f" ({bad.text[:80]!r})")
+    read, parse, convert = _csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
+    row = 0
+    try:
+        for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
+            found = []
+            for f in schema:
+                col = b.column(f.name)
+                i = _first_bad_index(col, f.type)
+                if i is not None:
+                    found.append((i, f))
+            if found:
+                i, f = min(found, key=lambda x: x[0])
+                return RecordError(path, row + i + 1, f.name, _bad_value_reason(b.column(f.name)[i].as_py(), f.type))
+            row += b.num_rows
+    except pa.ArrowInvalid as e2:
+        return RecordError(path, None, None, _strip_arrow(str(e2)))
+    return RecordError(path, None, None, _strip_arrow(str(cause)))
+
+
+def _csv_blocks_skipping(path: str, schema: pa.Schema, delimiter: str, skip) -> Iterator[pa.RecordBatch]:
+    """Like _csv_blocks, but a record that does not parse is reported to `skip` and left out. Reads
+    text and converts column by column; each bad value costs a bisection (log n vector casts)."""
+    header = _csv_header(path, delimiter)
+    for f in schema:
+        if f.name not in header:
+            raise RecordError(path, None, f.name, f"missing column; the header has {', '.join(header) or 'nothing'}")
+
+    def on_invalid(row) -> str:
+        skip(RecordError(path, None, None, f"expected {row.expected_columns} fields, got {row.actual_columns}"
+                                           f" ({row.text[:80]!r})"))
+        return "skip"
+
+    read, _, convert = _csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
+    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid)
+    row = 0
+    for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
+        good = np.ones(b.num_rows, dtype=bool)
+        for f in schema:
+            col = b.column(f.name)
+            start = 0
+            while start < len(col):
+                i = _first_bad_index(col.slice(start), f.type)
+                if i is None:
+                    break
+                at = start + i
+                if good[at]:
+                    good[at] = False
+                    skip(RecordError(path, row + at + 1, f.name, _bad_value_reason(col[at].as_py(), f.type)))
+                start = at + 1
+        kept = b if good.all() else b.filter(pa.array(good))
+        row += b.num_rows
+        if kept.num_rows:
+            yield pa.RecordBatch.from_arrays([convert_strings(kept.column(f.name), f.type) for f in schema],
+                                             schema=schema)
+
+
+def _row_of_text(path: str, delimiter: str, text: str, n_fields: int) -> int | None:
+    """The data row holding a malformed line (scan with the csv module; error path only)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rd = pycsv.reader(f, delimiter=delimiter)
+        next(rd, None)
+        for i, rec in enumerate(rd, start=1):
+            if len(rec) == n_fields and delimiter.join(rec) == text.rstrip("\r\n"):
+                return i
+    return None
+
+
+def _strip_arrow(msg: str) -> str:
+    return msg.replace("CSV parse error: ", "").replace("JSON parse error: ", "")
+
+
+def _jsonl_native(t: pa.DataType) -> bool:
+    """Types the JSON reader produces exactly from JSON values."""
+    return t in (pa.bool_(), pa.int32(), pa.int64(), pa.float64(), pa.string())
+
+
+def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    # Fields read natively get an explicit type; the others (timestamps, dates, decimals, bytes) are
+    # left to inference and converted here, so "2026-03-01 12:00:00" and 12.5 both work.
+    explicit = pa.schema([f for f in schema if _jsonl_native(f.type)])
+    parse = pajson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
+    read = pajson.ReadOptions(use_threads=False, block_size=1 << 20)
+    row = 0
+    try:
+        for b in pajson.open_json(path, read_options=read, parse_options=parse):
+            arrays = []
+            for f in schema:
+                idx = b.schema.get_field_index(f.name)
+                if idx < 0:  # a key absent from every object of this block: null
+                    arrays.append(pa.nulls(b.num_rows, f.type))
+                    continue
+                col = b.column(idx)
+                if pa.types.is_string(col.type):
+                    bad = _first_bad_index(col, f.type)
+                    if bad is not None:
+                        raise RecordError(path, row + bad + 1, f.name, _bad_value_reason(col[bad].as_py(), f.type))
+                    arrays.append(convert_strings(col, f.type))
+                else:
+                    try:
+                        arrays.append(col.cast(f.type))
+                    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                        raise RecordError(path, None, f.name, f"cannot read {col.type} values as {_type_name(f.type)}: "
+                                                              f"{e}") from None
+            row += b.num_rows
+            yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+    except pa.ArrowInvalid as e:
+        raise _locate_json_error(path, schema, e) from None
+
+
+def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> RecordError:
+    """Find the first line that is not a JSON object or has a value of the wrong JSON type."""
+    kinds = {pa.bool_(): (bool,), pa.int32(): (int,), pa.int64(): (int,), pa.float64(): (int, float),
+             pa.string(): (str,)}
+    row = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            row += 1
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                return RecordError(path, row, None, f"not valid JSON: {e.msg}")
+            if not isinstance(obj, dict):
+                return RecordError(path, row, None, "a line must hold one JSON object")
+            for fld in schema:
+                v = obj.get(fld.name)
+                want = kinds.get(fld.type)
+                if v is not None and want and (not isinstance(v, want) or (isinstance(v, bool) and bool not in want)):
+                    return RecordError(path, row, fld.name, _bad_value_reason(v, fld.type))
+    return RecordError(path, None, None, _strip_arrow(str(cause)))
+
+
+def _parquet_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    pf = pq.ParquetFile(path)
+    have = pf.schema_arrow
+    for f in schema:
+        if have.get_field_index(f.name) < 0:
+            raise RecordError(path, None, f.name, f"missing column; the file has {', '.join(have.names)}")
+    row = 0
+    for b in pf.iter_batches(batch_size=1 << 16, columns=schema.names, use_threads=False):
+        arrays = []
+        for f in schema:
+            col = b.column(f.name)
+            try:
+                arrays.append(col if col.type == f.type else col.cast(f.type))
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise RecordError(path, None, f.name, f"cannot cast {col.type} to {_type_name(f.type)}: {e}") from None
+        row += b.num_rows
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+# ---------------------------------------------------------------- writers
+
+
+class Writer:
+    """Writes batches of one schema; `rows` counts what was written. Use as a context manager or close()."""
+
+    def __init__(self, schema: pa.Schema):
+        self.schema = schema
+        self.rows = 0
+        self.closed = False
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows:
+            self._write(batch)
+            self.rows += batch.num_rows
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._close()
+
+    def _close(self) -> None:
+        pass
+
+    def __enter__(self) -> Writer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def text_columns(batch: pa.RecordBatch | pa.Table) -> list[pa.Array]:
+    """Columns as CSV shows them: timestamps 'YYYY-MM-DD HH:MM:SS.ffffff' (timestamptz with '+00:00'),
+    intervals as integer microseconds; other types as pyarrow's CSV writer prints them."""
+    out = []
+    for col in batch.columns:
+        t = col.type
+        if pa.types.is_timestamp(t):
+            s = pc.strftime(col.cast(pa.timestamp("us", t.tz)), "%Y-%m-%d %H:%M:%S")
+            out.append(pc.binary_join_element_wise(s, "+00:00", "") if t.tz else s)
+        elif pa.types.is_duration(t):
+            out.append(col.cast(pa.duration("us")).cast(pa.int64()))
+        else:
+            out.append(col)
+    return out
+
+
+def _text_schema(schema: pa.Schema) -> pa.Schema:
+    def conv(t: pa.DataType) -> pa.DataType:
+        if pa.types.is_timestamp(t):
+            return pa.string()
+        if pa.types.is_duration(t):
+            return pa.int64()
+        return t
+    return pa.schema([pa.field(f.name, conv(f.type)) for f in schema])
+
+
+def _csv_bytes(batch: pa.RecordBatch, text_schema: pa.Schema) -> bytes:
+    """CSV text of a batch without header. Values are quoted only when a batch has a string that needs
+    it (a delimiter, quote, line break) or is empty (so '' stays distinct from null, an empty cell)."""
+    cols = text_columns(batch)
+    quote = False
+    for src in batch.columns:
+        if pa.types.is_string(src.type) or pa.types.is_large_string(src.type):
+            if pc.any(pc.match_substring_regex(src, r'^$|[,"\r\n]')).as_py():
+                quote = True
+                break
+        elif pa.types.is_binary(src.type):
+            quote = True
+            break
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(pa.RecordBatch.from_arrays(cols, schema=text_schema), buf,
+                    write_options=pacsv.WriteOptions(include_header=False,
+                                                     quoting_style="needed" if quote else "none"))
+    return buf.getvalue().to_pybytes()
+
+
+def _header_line(schema: pa.Schema) -> bytes:
+    return (",".join(_quote_header(n) for n in schema.names) + "\n").encode("utf-8")
+
+
+class CsvWriter(Writer):
+    def __init__(self, path: str, schema: pa.Schema):
+        super().__init__(schema)
+        self._text = _text_schema(schema)
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._file.write(_header_line(schema))  # the header goes out even if no row ever comes
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        self._file.write(_csv_bytes(batch, self._text))
+
+    def _close(self) -> None:
+        self._file.close()
+
+
+class StdoutWriter(Writer):
+    """CSV text on sys.stdout (looked up at each write, so captured stdout works)."""
+
+    def __init__(self, schema: pa.Schema):
+        super().__init__(schema)
+        self._text = _text_schema(schema)
+        sys.stdout.write(_header_line(schema).decode("utf-8"))
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        sys.stdout.write(_csv_bytes(batch, self._text).decode("utf-8"))
+        sys.stdout.flush()
+
+
+def _quote_header(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n\r') else name
+
+
+class JsonlWriter(Writer):
+    """One JSON object per line, built column-wise with Arrow string kernels."""
+
+    def __init__(self, path: str, schema: pa.Schema):
+        super().__init__(schema)
+        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._keys = [json.dumps(n) + ":" for n in schema.names]
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        parts: list = []
+        for i, (key, col) in enumerate(zip(self._keys, batch.columns, strict=True)):
+            parts.append(("{" if i == 0 else ",") + key)
+            parts.append(_json_values(col))
+        parts.append("}\n")
+        lines = pc.binary_join_element_wise(*parts, "")
+        # the lines are contiguous in the string array's data buffer: write them in one go
+        lines = lines.cast(pa.large_string()) if len(lines) else lines
+        offsets = lines.buffers()[1]
+        data = lines.buffers()[2]
+        offs = np.frombuffer(offsets, dtype=np.int64)[lines.offset: lines.offset + len(lines) + 1]
+        self._file.write(memoryview(data)[int(offs[0]): int(offs[-1])])
+
+    def _close(self) -> None:
+        self._file.close()
+
+
+def _json_values(col: pa.Array) -> pa.Array:
+    """Each value as JSON text ('null' for nulls)."""
+    t = col.type
+    if pa.types.is_null(t):
+        return pa.array(["null"] * len(col), pa.string())
+    if pa.types.is_boolean(t):
+        out = pc.if_else(col, "true", "false")
+    elif pa.types.is_integer(t) or pa.types.is_decimal(t):
+        out = col.cast(pa.string())
+    elif pa.types.is_floating(t):
+        finite = pc.is_finite(col)
+        out = pc.if_else(finite, col.cast(pa.string()), pa.scalar(None, pa.string()))
+    elif pa.types.is_duration(t):
+        out = col.cast(pa.duration("us")).cast(pa.int64()).cast(pa.string())
+    elif pa.types.is_timestamp(t) or pa.types.is_date(t):
+        out = _json_string(text_columns(pa.record_batch({"x": col}))[0].cast(pa.string()))
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        out = _json_string(col.cast(pa.string()))
+    else:  # bytes and anything else: per-value text (rare)
+        out = pa.array([None if v is None else json.dumps(v.decode("utf-8", "backslashreplace")
+                                                           if isinstance(v, bytes) else str(v))
+                        for v in col.to_pylist()], pa.string())
+    return out.fill_null("null")
+
+
+def _json_string(s: pa.Array) -> pa.Array:
+    if pc.any(pc.match_substring_regex(s, r"[\x00-\x1f\\\"]")).as_py():
+        if pc.any(pc.match_substring_regex(s, r"[\x00-\x08\x0b\x0c\x0e-\x1f]")).as_py():
+            return pa.array([None if v is None else json.dumps(v, ensure_ascii=False) for v in s.to_pylist()],
+                            pa.string())
+        for old, new in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            s = pc.replace_substring(s, old, new)
+    return pc.binary_join_element_wise('"', s, '"', "")
+
+
+class ParquetWriter(Writer):
+    def __init__(self, path: str, schema: pa.Schema):
+        super().__init__(schema)
+        self._w = pq.ParquetWriter(path, schema)
+
+    def _write(self, batch: pa.RecordBatch) -> None:
+        self._w.write_batch(batch)
+
+    def _close(self) -> None:
+        self._w.close()
+
+
+def open_writer(kind: str, path: str | None, schema: pa.Schema) -> Writer:
+    """A writer for `kind` (csv | jsonl | parquet | stdout); parent directories are created."""
+    if kind == "stdout":
+        return StdoutWriter(schema)
+    if kind not in KINDS_WRITE:
+        raise ValueError(f"cannot write connector kind {kind!r}")
+    if not path:
+        raise ValueError(f"{kind} writer needs a path")
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    if kind == "csv":
+        return CsvWriter(path, schema)
+    if kind == "jsonl":
+        return JsonlWriter(path, schema)
+    return ParquetWriter(path, schema)
