@@ -65,8 +65,10 @@ def to_ir(program: ast.Program, optimize: bool = True, verify: bool = False) -> 
 def check_target(program: ir.Program, target: str) -> list[Diagnostic]:
     """Compile for a target only to surface its errors; returns its warnings."""
     if target == "risingwave":
-        compile_target(program, target)
-        return []
+        from flowc.targets.risingwave import compile_risingwave_with_warnings
+
+        _, warnings = compile_risingwave_with_warnings(program)
+        return list(warnings)
     if target == "datafusion":
         compile_target(program, target)
         return []
