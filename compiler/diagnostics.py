@@ -48,6 +48,7 @@ class Code(str, Enum):
     IO = "F0402"
     # F09xx: warnings
     TARGET_DIFFERENCE = "W0901"
+    UNBOUNDED_STATE = "W0902"
 
 
 class Severity(str, Enum):

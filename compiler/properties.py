@@ -116,3 +116,18 @@ def conjuncts(e: ir.Expr) -> list[ir.Expr]:
     if isinstance(e, ir.Call) and e.fn == "and":
         return conjuncts(e.args[0]) + conjuncts(e.args[1])
     return [e]
+
+
+def join_kind(rel: ir.Join, sources: Mapping[str, ir.Source], views: Mapping[str, ir.View]) -> str:
+    """interval | window | lookup | regular (SEMANTICS.md §5)."""
+    if isinstance(rel.right, ir.Scan) and rel.right.kind == "table":
+        return "lookup"
+    if is_interval_join(rel, sources, views):
+        return "interval"
+    right_out = dict(zip(ir.schema_names(rel.right.schema), rel.right_names, strict=True))
+    for c in conjuncts(rel.condition):
+        if isinstance(c, ir.Call) and c.fn == "eq" and all(isinstance(a, ir.ColumnRef) for a in c.args):
+            names = {a.name for a in c.args}  # type: ignore[union-attr]
+            if names == {"window_start", right_out.get("window_start")}:
+                return "window"
+    return "regular"

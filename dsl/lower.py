@@ -7,7 +7,6 @@ event-time column's type, connectors and their arguments, and whether a view can
 from __future__ import annotations
 
 from flowc.compiler import ir, properties
-from flowc.compiler import types as T
 from flowc.compiler.connectors import CONNECTORS
 from flowc.compiler.diagnostics import Code, Collector, FlowError, did_you_mean
 
@@ -191,7 +190,18 @@ class Lowerer:
             return None
         if emit is None:
             emit = "final" if blocker is None else "changes"
+        self._warn_unbounded_state(name, plan)
         return ir.View(name, plan, emit, span=d.name_span or d.span)
+
+    def _warn_unbounded_state(self, view: str, plan: ir.Rel) -> None:
+        """Operators whose state grows with the input, named so users can see it before production."""
+        for node in ir.walk(plan):
+            if isinstance(node, ir.Join) and properties.join_kind(node, self.sources, self.views) == "regular":
+                sides = f"every row of both sides ({_relation_label(node.input)} and {_relation_label(node.right)})"
+                self.diags.warn(Code.UNBOUNDED_STATE,
+                                f"view '{view}': this join keeps {sides} forever", node.span,
+                                "bound it in time (`and ts between a.ts and a.ts + 1h`) to make it an interval "
+                                "join, or join both sides on the same window's window_start")
 
     def _sink(self, d: ast.SinkDecl) -> ir.Sink | None:
         connector = self.connector(d.connector, role="sink")
@@ -281,8 +291,9 @@ class Lowerer:
 _BAD = object()
 
 
-def check_types_in(t: T.Type) -> T.Type:  # pragma: no cover - keeps T imported for type checkers
-    return t
+def _relation_label(rel: ir.Rel) -> str:
+    scans = [n.name for n in ir.walk(rel) if isinstance(n, ir.Scan)]
+    return ", ".join(scans) or "a derived relation"
 
 
 __all__ = ["lower", "lower_with_warnings", "Lowerer", "FlowError"]
