@@ -1,0 +1,1 @@
+"""Testing helpers users can import: hypothesis strategies, a reference evaluator, differential runs."""
