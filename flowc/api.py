@@ -47,6 +47,12 @@ class Flow(FlowBuilder):
 
         return pipeline.run(self.to_ir(), target, batch_size, collect=True).tables
 
+    def to_flow(self) -> str:
+        """The program as canonical .flow text; `fc.parse(flow.to_flow()) == flow`."""
+        from flowc.dsl.formatter import format_program
+
+        return format_program(self.program)
+
     def explain(self, stage: str = "optimized") -> str:
         from flowc import pipeline
 
