@@ -82,9 +82,12 @@ def final_blocker(rel: ir.Rel, sources: Mapping[str, ir.Source], views: Mapping[
         return (rel, "`top` replaces rows when better ones arrive",
                 "window the input and aggregate, or use `emit changes`")
     if isinstance(rel, ir.Join):
-        if not is_interval_join(rel, sources, views):
+        kind = join_kind(rel, sources, views)
+        if kind == "regular":
             return (rel, "a join without a time bound between both event times updates its results",
                     "bound the join in time: `and ts between a.ts and a.ts + 1h`, or use `emit changes`")
+        if kind == "lookup":  # each stream row is joined once, at processing time
+            return final_blocker(rel.input, sources, views)
         return final_blocker(rel.input, sources, views) or final_blocker(rel.right, sources, views)
     for child in ir.rel_inputs(rel):
         blocker = final_blocker(child, sources, views)

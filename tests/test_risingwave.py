@@ -57,7 +57,7 @@ def assert_reparses(stmt: exp.Expression) -> None:
     assert to_sql(again) == text
 
 
-EXAMPLES = ["filter_project", "tumble", "changes", "hop", "interval_join"]
+EXAMPLES = ["filter_project", "tumble", "changes", "hop", "interval_join", "session"]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)
@@ -229,8 +229,10 @@ def test_distinct_topn_union_join_reparse() -> None:
     program = dataclasses.replace(_program(plan, JSONL), sinks=())  # a top-N changelog has no key to sink by
     stmts, _ = compile_risingwave_with_warnings(program)
     text = to_sql(stmts[1])
-    assert "DISTINCT ON (auction)" in text and "ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC)" in text
-    assert "UNION ALL" in text and "ORDER BY\n" in text and "LIMIT 5" in text
+    assert "DISTINCT ON (auction)" in text
+    # flowc's top order: the expression with nulls last, then every column (docs/semantics.md)
+    assert "ROW_NUMBER() OVER (PARTITION BY auction ORDER BY price DESC NULLS LAST, auction, price, ts)" in text
+    assert "UNION ALL" in text and "ORDER BY\n      price,\n      auction,\n      price,\n      ts\n    LIMIT 5" in text
     for s in stmts:
         assert_reparses(s)
 
@@ -244,10 +246,20 @@ def test_changelog_into_file_is_rejected_and_keyless_kafka_too() -> None:
         compile_risingwave(_program(agg, ir.Connector("kafka", (("brokers", "b"), ("topic", "t"))), emit="changes"))
 
 
-def test_session_window_is_unsupported_with_span() -> None:
+def test_session_window_with_emit_changes_or_on_a_date_is_refused() -> None:
+    program = writable_sinks(load_example("session"))
+    view = program.views[0]
+    changes = dataclasses.replace(program, views=(dataclasses.replace(view, emit="changes"),), sinks=())
     with pytest.raises(UnsupportedFeature) as info:
-        compile_risingwave(writable_sinks(load_example("session")))
-    assert info.value.first.span is not None and "session" in info.value.first.message
+        compile_risingwave(changes)
+    d = info.value.first
+    assert d.span is not None and "session" in d.message and "EMIT ON WINDOW CLOSE" in (d.hint or "")
+    src = ir.Source("d", (ir.Field("k", T.BIGINT), ir.Field("day", T.DATE)),
+                    ir.Connector("jsonl", (("path", "d.jsonl"),)), "day", 86_400_000_000)
+    agg = ir.Aggregate(ir.Scan("d", "source", src.schema), ("k",), (ir.AggCall("n", "count", None, T.BIGINT),),
+                       ir.WindowSpec("session", "day", gap=86_400_000_000))
+    with pytest.raises(UnsupportedFeature, match="date"):
+        compile_risingwave(ir.Program(sources=(src,), views=(ir.View("v", agg, "final"),), base_dir="/d"))
 
 
 def test_warnings_name_the_known_differences() -> None:

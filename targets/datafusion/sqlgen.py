@@ -12,7 +12,9 @@ after that a null event time is late, and a row exactly at the watermark is on t
 rows are then what every view reads under the source's own name.
 
 Each IR relation becomes a SELECT over its input as a subquery; DataFusion's optimizer flattens
-the nesting. Window arithmetic is done on integer microseconds (DataFusion cannot multiply an
+the nesting. `distinct` keeps the first on-time row per key in arrival order, so its input is
+compiled with the source's `__arrival` carried along (`RelCompiler.arrival`); `top` orders by its
+expression, nulls last, then by every column (docs/semantics.md, "flowc choices"). Window arithmetic is done on integer microseconds (DataFusion cannot multiply an
 INTERVAL by an integer, and `date_bin` works in nanoseconds, which would overflow outside the
 years 1677-2262), with floor division so times before the epoch fall in the right window.
 """
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, UnsupportedFeature
+from flowc.compiler.properties import join_kind
 from sqlglot import exp
 
 from .dialect import render
@@ -89,7 +92,7 @@ def compile_datafusion(program: ir.Program) -> DataFusionPlan:
     for s in program.sinks:
         _check_connector(s.connector, f"sink of '{s.view}'", SINK_CONNECTORS)
     sources = tuple(_source_plan(s) for s in program.sources)
-    views = tuple(_view_plan(v) for v in program.views)
+    views = tuple(_view_plan(program, v) for v in program.views)
     return DataFusionPlan(sources, views)
 
 
@@ -137,8 +140,8 @@ def _lateness(s: ir.Source, names: list[str], raw: exp.Table) -> exp.Select:
         .from_(with_max.subquery("__with_max"))
 
 
-def _view_plan(v: ir.View) -> ViewPlan:
-    q = RelCompiler().compile(v.plan)
+def _view_plan(program: ir.Program, v: ir.View) -> ViewPlan:
+    q = RelCompiler(program).compile(v.plan)
     names = [f.name for f in v.schema]
     cols = [col(n) for n in names]
     if v.emit == "changes":
@@ -154,16 +157,19 @@ def _view_plan(v: ir.View) -> ViewPlan:
 class RelCompiler:
     """Turns an IR relation tree into one SELECT, each node a query over its input's subquery."""
 
-    def __init__(self) -> None:
+    def __init__(self, program: ir.Program | None = None) -> None:
         self._ids = itertools.count()
+        self.program = program or ir.Program()
 
     def compile(self, r: ir.Rel) -> exp.Select:
         method = getattr(self, f"_{type(r).__name__}", None)
         if method is None:
-            what = {"Distinct": "distinct", "TopN": "top"}.get(type(r).__name__, type(r).__name__)
-            raise UnsupportedFeature(what, TARGET, r.span,
+            raise UnsupportedFeature(type(r).__name__, TARGET, r.span,
                                      hint="run this view with --target local or --target risingwave")
         return method(r)
+
+    def _alias(self) -> str:
+        return f"__t{next(self._ids)}"
 
     def _sub(self, r: ir.Rel) -> exp.Subquery:
         return self.compile(r).subquery(f"__t{next(self._ids)}")
@@ -186,37 +192,113 @@ class RelCompiler:
 
     def _UnionAll(self, r: ir.UnionAll) -> exp.Select:
         union = exp.union(self.compile(r.input), self.compile(r.other), distinct=False)
-        return exp.select(*self._cols(r.schema)).from_(union.subquery(f"__t{next(self._ids)}"))
+        return exp.select(*self._cols(r.schema)).from_(union.subquery(self._alias()))
 
-    def _Join(self, r: ir.Join) -> exp.Select:
+    def _Join(self, r: ir.Join, left: exp.Subquery | None = None, extra: tuple[str, ...] = ()) -> exp.Select:
         # The condition is typed over the output names; renaming the right side's columns to
-        # `right_names` first makes every name in it unambiguous without qualification.
+        # `right_names` first makes every name in it unambiguous without qualification. A lookup
+        # join is this plain join too: the table is bounded, so its "current version" is all of it.
         right = exp.select(*(exp.alias_(col(f.name), n) for f, n in zip(r.right.schema, r.right_names,
                                                                          strict=True)))
-        right = right.from_(self._sub(r.right)).subquery(f"__t{next(self._ids)}")
-        q = exp.select(*self._cols(r.schema)).from_(self._sub(r.input))
+        right = right.from_(self._sub(r.right)).subquery(self._alias())
+        q = exp.select(*self._cols(r.schema), *(col(x) for x in extra)) \
+            .from_(left if left is not None else self._sub(r.input))
         return q.join(right, on=expr(r.condition), join_type="left" if r.kind == "left" else "inner")
+
+    # ---- distinct and top
+
+    def _Distinct(self, r: ir.Distinct, keep_arrival: bool = False) -> exp.Select:
+        """The first on-time row per key in arrival order (a hop row's windows by window_start)."""
+        cols = self._cols(r.schema)
+        order = [exp.Ordered(this=col(ARRIVAL))]
+        if "window_start" in ir.schema_names(r.schema):
+            order.append(exp.Ordered(this=col("window_start")))
+        rn = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in r.keys] or None,
+                        order=exp.Order(expressions=order))
+        numbered = exp.select(*cols, col(ARRIVAL), exp.alias_(rn, "__rn")) \
+            .from_(self.arrival(r.input, r).subquery(self._alias()))
+        out = [c.copy() for c in cols] + ([col(ARRIVAL)] if keep_arrival else [])
+        return exp.select(*out).from_(numbered.subquery(self._alias())) \
+            .where(exp.EQ(this=col("__rn"), expression=lit_int(1)))
+
+    def _TopN(self, r: ir.TopN) -> exp.Select:
+        """N rows per key: by the expression, nulls last either way, ties broken by every column
+        ascending, nulls last; a total order, so the result does not depend on arrival."""
+        cols = self._cols(r.schema)
+        order = [exp.Ordered(this=expr(r.order_by), desc=r.descending, nulls_first=False)]
+        order += [exp.Ordered(this=c.copy(), nulls_first=False) for c in cols]
+        rn = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in r.per] or None,
+                        order=exp.Order(expressions=order))
+        numbered = exp.select(*cols, exp.alias_(rn, "__rn")).from_(self._sub(r.input))
+        return exp.select(*(c.copy() for c in cols)).from_(numbered.subquery(self._alias())) \
+            .where(exp.LTE(this=col("__rn"), expression=lit_int(r.n)))
+
+    def arrival(self, r: ir.Rel, user: ir.Rel) -> exp.Select:
+        """r's rows plus `__arrival`, the arrival position of the source row each derives from, for
+        `user` (the distinct that needs it). Raises where r's rows have no single arrival order."""
+        cols = self._cols(r.schema)
+        if isinstance(r, ir.Scan) and r.kind == "source":
+            s = self.program.source(r.name)
+            if s is None:
+                raise UnsupportedFeature(f"distinct over unknown source '{r.name}'", TARGET, user.span)
+            raw = exp.to_table(raw_table_name(s.name))
+            if s.event_time is None:
+                return exp.select(*cols, col(ARRIVAL)).from_(raw)
+            # the same on-time split the source's registration uses, with the arrival kept
+            flagged = _lateness(s, [f.name for f in s.schema], raw).subquery(self._alias())
+            return exp.select(*cols, col(ARRIVAL)).from_(flagged).where(col(ON_TIME))
+        if isinstance(r, ir.Scan) and r.kind == "view" and self.program.view(r.name) is not None:
+            v = self.program.view(r.name)
+            return exp.select(*cols, col(ARRIVAL)).from_(self.arrival(v.plan, user).subquery(self._alias()))
+        if isinstance(r, ir.Filter):
+            return exp.select(*cols, col(ARRIVAL)).from_(self.arrival(r.input, user).subquery(self._alias())) \
+                .where(expr(r.predicate))
+        if isinstance(r, ir.Project):
+            return exp.select(*(exp.alias_(expr(e), n) for n, e in r.columns), col(ARRIVAL)) \
+                .from_(self.arrival(r.input, user).subquery(self._alias()))
+        if isinstance(r, ir.WindowAssign):
+            return self._WindowAssign(r, arrival_for=user)
+        if isinstance(r, ir.Distinct):
+            return self._Distinct(r, keep_arrival=True)
+        if isinstance(r, ir.Join) and join_kind(r, {s.name: s for s in self.program.sources},
+                                                {v.name: v for v in self.program.views}) == "lookup":
+            # a lookup join's rows come in the order of the stream rows that produced them
+            return self._Join(r, self.arrival(r.input, user).subquery(self._alias()), (ARRIVAL,))
+        what = {ir.UnionAll: "a union", ir.Join: "a join of two streams", ir.Aggregate: "an aggregate",
+                ir.TopN: "a top", ir.Scan: f"the table '{getattr(r, 'name', '')}'"}.get(type(r), type(r).__name__)
+        raise UnsupportedFeature(
+            f"distinct over {what}", TARGET, user.span,
+            hint="distinct keeps the first row per key in arrival order, which a batch run cannot know "
+                 "for rows that do not come from one source; apply distinct to the source's rows before "
+                 "the union/join/aggregate, or run this view with --target local")
 
     # ---- windows
 
-    def _WindowAssign(self, r: ir.WindowAssign) -> exp.Select:
+    def _WindowAssign(self, r: ir.WindowAssign, arrival_for: ir.Rel | None = None) -> exp.Select:
+        """arrival_for: the distinct that needs `__arrival` carried through (see `arrival`)."""
         w = r.window
-        inner = self._window_starts(r.input, w)
+        extra = (ARRIVAL,) if arrival_for is not None else ()
+        source = self.arrival(r.input, arrival_for).subquery(self._alias()) if arrival_for is not None else None
+        inner = self._window_starts(r.input, w, source, extra)
         wtype = arrow_type(r.schema[-1].type)
-        return exp.select(*self._cols(r.input.schema),
+        return exp.select(*self._cols(r.input.schema), *(col(x) for x in extra),
                           exp.alias_(arrow_cast(col("__ws"), wtype), "window_start"),
                           exp.alias_(arrow_cast(exp.Add(this=col("__ws"), expression=lit_int(w.size)), wtype),
                                      "window_end")).from_(inner)
 
-    def _window_starts(self, rel: ir.Rel, w: ir.WindowSpec) -> exp.Subquery:
-        """rel's columns plus `__ws`, the start (integer microseconds) of each window a row is in:
-        one row per window for hop; a null time gets null starts."""
+    def _window_starts(self, rel: ir.Rel, w: ir.WindowSpec, source: exp.Subquery | None = None,
+                       extra: tuple[str, ...] = ()) -> exp.Subquery:
+        """rel's columns (and the `extra` ones `source` carries) plus `__ws`, the start (integer
+        microseconds) of each window a row is in: one row per window for hop; a null time gets null
+        starts. `source` is rel already compiled (default: compiled here)."""
         tf = ir.schema_lookup(rel.schema, w.time_col)
         assert tf is not None
         t = time_micros(col(tf.name), tf.type)
+        cols = self._cols(rel.schema) + [col(x) for x in extra]
+        source = source if source is not None else self._sub(rel)
         if w.kind == "tumble":
             start = _floor_align(t, w.size, w.offset)
-            q = exp.select(*self._cols(rel.schema), exp.alias_(start, "__ws")).from_(self._sub(rel))
+            q = exp.select(*cols, exp.alias_(start, "__ws")).from_(source)
         elif w.kind == "hop":
             # A null time still yields its size/slide rows, with null windows, as the runtime's
             # window assignment does; RANGE over a null would instead yield no row at all.
@@ -227,10 +309,10 @@ class RelCompiler:
                 lit_int(w.slide)])
             # exp.Alias, not alias_: alias_ would fold the name into UNNEST's table alias, unquoted
             unnest = exp.Alias(this=exp.Unnest(expressions=[starts]), alias=exp.to_identifier("__hop"))
-            hops = exp.select(*self._cols(rel.schema), unnest).from_(self._sub(rel))
+            hops = exp.select(*cols, unnest).from_(source)
             start = exp.Case(ifs=[exp.If(this=exp.Is(this=col(tf.name), expression=exp.Null()), true=exp.Null())],
                              default=col("__hop"))
-            q = exp.select(*self._cols(rel.schema), exp.alias_(start, "__ws")) \
+            q = exp.select(*(c.copy() for c in cols), exp.alias_(start, "__ws")) \
                 .from_(hops.subquery(f"__t{next(self._ids)}"))
         else:
             raise UnsupportedFeature("a session window outside an aggregate", TARGET, w.span)

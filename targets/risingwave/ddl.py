@@ -6,7 +6,7 @@ Choices (docs/risingwave.md has the reasons):
   `CREATE TABLE ... APPEND ONLY` would persist every row again for no gain;
 - a flowc `table` (keyed, updatable) becomes `CREATE TABLE ... PRIMARY KEY`;
 - a view becomes `CREATE MATERIALIZED VIEW`, with `EMIT ON WINDOW CLOSE` when it is `emit final`
-  and aggregates over a tumble/hop window; views reading views are MVs on MVs;
+  and aggregates over a window or joins two windowed relations; views reading views are MVs on MVs;
 - a sink becomes `CREATE SINK <view>_sink FROM <view>`.
 """
 
@@ -17,6 +17,7 @@ from flowc.compiler.diagnostics import Code, Diagnostic, Severity, UnsupportedFe
 from sqlglot import exp
 
 from . import expressions as X
+from .changelog import is_eowc, view_changelog
 from .connectors import TARGET, ConnectorSQL, sink_connector, source_connector
 from .dialect import (
     AppendOnlyProperty,  # noqa: F401  (re-exported for users building DDL by hand)
@@ -25,7 +26,7 @@ from .dialect import (
     SinkFromProperty,
     to_sql,
 )
-from .relations import compile_query, has_windowed_aggregate
+from .relations import compile_query
 
 
 def _properties(c: ConnectorSQL) -> list[exp.Expression]:
@@ -74,20 +75,20 @@ def _table(program: ir.Program, t: ir.Table, warnings: list[Diagnostic]) -> exp.
     conn = source_connector(program, t.connector)
     cols = _columns(t.schema, t.span)
     if t.primary_key:
-        cols.append(exp.PrimaryKey(expressions=[X.col(k) for k in t.primary_key]))
+        cols.append(exp.PrimaryKey(expressions=[X.ident(k) for k in t.primary_key],  # as the parser reads it
+                                   include=exp.IndexParameters(with_storage=False)))
     for note in conn.notes:
         _warn(warnings, f"table '{t.name}': {note}", t.connector.span or t.span)
     return exp.Create(kind="TABLE", this=exp.Schema(this=X.table(t.name), expressions=cols),
                       properties=exp.Properties(expressions=_properties(conn)))
 
 
-def _eowc(view: ir.View) -> bool:
-    return view.emit == "final" and has_windowed_aggregate(view.plan)
-
-
-def _view(program: ir.Program, view: ir.View) -> exp.Create:
-    query: exp.Expression = compile_query(program, view)
-    if _eowc(view):
+def _view(program: ir.Program, view: ir.View, warnings: list[Diagnostic]) -> exp.Create:
+    notes: list[tuple[str, object]] = []
+    query: exp.Expression = compile_query(program, view, notes)
+    for message, span in notes:
+        _warn(warnings, message, span or view.span)
+    if is_eowc(program, view):
         if not {"window_start", "window_end"} & set(ir.schema_names(view.schema)):
             raise UnsupportedFeature(
                 f"emit final of view '{view.name}' without window_start or window_end in its output",
@@ -98,52 +99,11 @@ def _view(program: ir.Program, view: ir.View) -> exp.Create:
                       properties=exp.Properties(expressions=[exp.MaterializedProperty()]))
 
 
-# ---------------------------------------------------------------- changelog analysis
-
-
-def _changelog(program: ir.Program, r: ir.Rel) -> tuple[bool, tuple[str, ...] | None]:
-    """(append_only, unique key) of a plan as RisingWave streams it."""
-    if isinstance(r, ir.Scan):
-        if r.kind == "source":
-            return True, None
-        if r.kind == "table":
-            t = program.table(r.name)
-            pk = t.primary_key if t is not None else ()
-            return False, pk if pk and set(pk) <= set(ir.schema_names(r.columns)) else None
-        v = program.view(r.name)
-        return _view_changelog(program, v) if v is not None else (False, None)
-    if isinstance(r, (ir.Filter, ir.WindowAssign)):
-        return _changelog(program, r.input)
-    if isinstance(r, ir.Project):
-        append, keys = _changelog(program, r.input)
-        renamed = {e.name: n for n, e in r.columns if isinstance(e, ir.ColumnRef)}
-        if keys is not None and all(k in renamed for k in keys):
-            return append, tuple(renamed[k] for k in keys)
-        return append, None
-    if isinstance(r, ir.Aggregate):
-        keys = r.keys + (("window_start", "window_end") if r.window is not None else ())
-        return False, keys or None
-    if isinstance(r, ir.Distinct):
-        return _changelog(program, r.input)[0], r.keys or None
-    if isinstance(r, ir.Join):
-        a, _ = _changelog(program, r.input)
-        b, _ = _changelog(program, r.right)
-        return a and b and r.kind == "inner", None
-    if isinstance(r, ir.UnionAll):
-        return _changelog(program, r.input)[0] and _changelog(program, r.other)[0], None
-    return False, None  # TopN: a better row retracts an older one
-
-
-def _view_changelog(program: ir.Program, view: ir.View) -> tuple[bool, tuple[str, ...] | None]:
-    append, keys = _changelog(program, view.plan)
-    return append or _eowc(view), keys
-
-
 def _sink(program: ir.Program, sink: ir.Sink, name: str, warnings: list[Diagnostic]) -> exp.Create:
     view = program.view(sink.view)
     if view is None:
         raise UnsupportedFeature(f"a sink of '{sink.view}' (not a view)", TARGET, sink.span)
-    append, keys = _view_changelog(program, view)
+    append, keys = view_changelog(program, view)
     conn = sink_connector(program, sink.connector, append, keys)
     for note in conn.notes:
         _warn(warnings, f"sink of '{sink.view}': {note}", sink.connector.span or sink.span)
@@ -178,7 +138,7 @@ def compile_risingwave_with_warnings(program: ir.Program) -> tuple[list[exp.Expr
     stmts: list[exp.Expression] = []
     stmts += [_source(program, s, warnings) for s in program.sources]
     stmts += [_table(program, t, warnings) for t in program.tables]
-    stmts += [_view(program, v) for v in program.views]  # program.views is in dependency order
+    stmts += [_view(program, v, warnings) for v in program.views]  # program.views is in dependency order
     stmts += [_sink(program, s, n, warnings) for s, n in zip(program.sinks, _sink_names(program), strict=True)]
     return stmts, warnings
 

@@ -5,7 +5,10 @@ A plan is compiled bottom-up into a `Frame`: an open `SELECT <cols> FROM <from> 
 A node merges into its input's frame when SQL allows it (a filter becomes WHERE or HAVING, a project
 substitutes expressions, an aggregate adds GROUP BY) and wraps the frame in a subquery otherwise.
 TUMBLE/HOP need a *named* relation and a plain time column (reference §1.3): a window directly over
-a scan of a source/table/view uses it, anything else goes through a CTE.
+a scan of a source/table/view uses it, anything else goes through a CTE. A session aggregate is
+`first_value/last_value(ts) OVER (PARTITION BY keys ORDER BY ts SESSION WITH GAP g)` in a subquery,
+grouped outside (reference §1.4). Joins are classified as SEMANTICS.md §5 does
+(`flowc.compiler.properties.join_kind`) and checked against what RisingWave can keep bounded.
 """
 
 from __future__ import annotations
@@ -13,10 +16,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from flowc.compiler import ir
+from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.properties import conjuncts, watermark_columns
+from flowc.compiler.span import Span
 from sqlglot import exp
 
 from . import expressions as X
+from .changelog import changelog, has_windowed_aggregate, kind_of_join, program_maps
+from .dialect import SessionGap
+
+__all__ = ["Frame", "RelCompiler", "compile_query", "has_windowed_aggregate"]
 
 TARGET = "risingwave"
 
@@ -55,9 +65,12 @@ class Frame:
 class RelCompiler:
     """Compiles the plans of one view; collects the CTEs its windows need."""
 
-    def __init__(self, program: ir.Program, view_name: str):
+    def __init__(self, program: ir.Program, view_name: str, emit: str = "final"):
         self.program = program
         self.view_name = view_name
+        self.emit = emit
+        # known differences from local semantics found while compiling: (message, span)
+        self.notes: list[tuple[str, Span | None]] = []
         self.ctes: list[exp.CTE] = []
         self.names_used = {r.name for r in (*program.sources, *program.tables, *program.views)}
         self.counters: dict[str, int] = {}
@@ -167,6 +180,45 @@ class RelCompiler:
         cols = f.cols + [("window_start", X.col("window_start")), ("window_end", X.col("window_end"))]
         return replace(f, from_=tvf, cols=cols, base=None, windowed=True)
 
+    def _sessions(self, f: Frame, r: ir.Aggregate) -> Frame:
+        """f's rows with their session's window_start (first time) and window_end (last time + gap),
+        as a subquery the aggregate groups by keys, window_start, window_end (reference §1.4).
+        RisingWave's last_value(ts) is the last event time itself, so the gap is added here."""
+        w = r.window
+        assert w is not None
+        span = w.span or r.span
+        if self.emit != "final":
+            raise UnsupportedFeature("a session window in a view emitted as changes", TARGET, span,
+                                     "RisingWave computes SESSION WITH GAP frames only under EMIT ON WINDOW "
+                                     "CLOSE: make the view `emit final`")
+        tf = ir.schema_lookup(r.input.schema, w.time_col)
+        if tf is not None and tf.type == T.DATE:
+            raise UnsupportedFeature("a session window on a date column", TARGET, span,
+                                     "RisingWave orders SESSION frames by timestamps or numbers, not dates: "
+                                     f"`derive {w.time_col} = cast({w.time_col} as timestamp)` before the window")
+        if {"window_start", "window_end"} & set(ir.schema_names(r.input.schema)):
+            raise UnsupportedFeature("a session window over rows that already have window_start/window_end",
+                                     TARGET, span, "drop or rename those columns before the window")
+        if not isinstance(f.env.get(w.time_col), exp.Column):
+            f = self.wrap(f)  # the frame's ORDER BY must be a (watermark) column, not an expression
+        env = f.env
+        time_col = env[w.time_col]
+        # PARTITION BY is mandatory in streaming; a constant makes one partition (reference §1.8)
+        partition = [env[k] for k in r.keys] or [exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("INT"))]
+
+        def over(fn: type) -> exp.Window:
+            return exp.Window(this=fn(this=time_col.copy()), partition_by=[p.copy() for p in partition],
+                              order=exp.Order(expressions=[exp.Ordered(this=time_col.copy(), nulls_first=False)]),
+                              spec=exp.WindowSpec(kind=SessionGap(this=X.interval(w.gap))), over="OVER")
+
+        end = exp.Add(this=over(exp.LastValue), expression=X.interval(w.gap))
+        inner = replace(f, cols=f.cols + [("window_start", over(exp.FirstValue)), ("window_end", end)], base=None)
+        self.notes.append((
+            f"view '{self.view_name}': RisingWave closes a key's last session only when a later row of that key "
+            "arrives (SESSION WITH GAP under EMIT ON WINDOW CLOSE ignores the watermark), so the last session "
+            "of each key stays open: it is missing from the output until that key has another row", span))
+        return self.wrap(inner)
+
     def _windowassign(self, r: ir.WindowAssign) -> Frame:
         return self._windowed(self.compile(r.input), r.window, r.span)
 
@@ -174,7 +226,9 @@ class RelCompiler:
         f = self.compile(r.input)
         if not f.open:
             f = self.wrap(f)
-        if r.window is not None:
+        if r.window is not None and r.window.kind == "session":
+            f = self._sessions(f, r)
+        elif r.window is not None:
             f = self._windowed(f, r.window, r.span)
         env = f.env
         keys = list(r.keys) + (["window_start", "window_end"] if r.window is not None else [])
@@ -183,6 +237,17 @@ class RelCompiler:
         return replace(f, cols=cols, group=group, base=None)
 
     def _distinct(self, r: ir.Distinct) -> Frame:
+        # `DISTINCT ON (keys)` without ORDER BY: on an append-only input RisingWave keeps the first
+        # row per key (StreamAppendOnlyDedup), flowc's meaning when that input is one source's
+        # arrival order; otherwise it keeps some row (a group top-1 without an order).
+        append, _ = changelog(self.program, r.input)
+        mixed = [n for n in ir.walk(r.input) if isinstance(n, ir.UnionAll)
+                 or (isinstance(n, ir.Join) and kind_of_join(self.program, n) != "lookup")]
+        if not append or mixed:
+            why = "its input is a changelog" if not append else \
+                f"its input interleaves two streams ({'a union' if isinstance(mixed[0], ir.UnionAll) else 'a join'})"
+            self.notes.append((f"view '{self.view_name}': distinct {', '.join(r.keys)} keeps an arbitrary row per "
+                               f"key on RisingWave: {why}, so there is no single arrival order", r.span))
         f = self.compile(r.input)
         if f.distinct_on is not None or f.limit is not None:
             f = self.wrap(f)
@@ -190,19 +255,20 @@ class RelCompiler:
         return replace(f, distinct_on=[env[k].copy() for k in r.keys], base=None)
 
     def _topn(self, r: ir.TopN) -> Frame:
+        """flowc's order (docs/semantics.md, flowc choices): the expression, nulls last either way,
+        then every column ascending, nulls last, so ties never depend on arrival."""
         f = self.compile(r.input)
         if f.distinct_on is not None or f.limit is not None:
             f = self.wrap(f)
-        order_expr = X.expr(r.order_by, f.env)
-        # PostgreSQL/RisingWave defaults: NULLS FIRST for DESC, NULLS LAST for ASC (printed bare)
-        ordered = exp.Ordered(this=order_expr, desc=r.descending, nulls_first=r.descending)
+        env = f.env
+        order = [exp.Ordered(this=X.expr(r.order_by, env), desc=r.descending or None, nulls_first=False)]
+        order += [exp.Ordered(this=e.copy(), nulls_first=False) for _, e in f.cols]
         if not r.per:
-            return replace(f, order=[ordered], limit=r.n, base=None)
+            return replace(f, order=order, limit=r.n, base=None)
         # group top-N: ROW_NUMBER() over the partition, filtered (RisingWave plans StreamGroupTopN)
         rn = self.fresh("_rn")
-        env = f.env
         window = exp.Window(this=exp.RowNumber(), partition_by=[env[k].copy() for k in r.per],
-                            order=exp.Order(expressions=[ordered]), over="OVER")
+                            order=exp.Order(expressions=order), over="OVER")
         inner = replace(f, cols=f.cols + [(rn, window)])
         out = self.wrap(inner)
         out.cols = [(n, e) for n, e in out.cols if n != rn]
@@ -233,15 +299,144 @@ class RelCompiler:
         return sub, Frame(from_=sub, cols=[(n, X.col(n, name)) for n, _ in f.cols])
 
     def _join(self, r: ir.Join) -> Frame:
+        kind = kind_of_join(self.program, r)
+        {"lookup": self._check_lookup, "interval": self._check_interval, "window": self._check_window,
+         "regular": self._check_regular}[kind](r)
         left, right = self.compile(r.input), self.compile(r.right)
         left_name = left.base if left.base and left.base != r.alias else self.fresh("_l")
         # a condition on the left input may stay in WHERE for inner and left joins alike
         left_item, left = self._join_side(left, left_name, allow_where=True)
         right_item, right = self._join_side(right, r.alias, allow_where=False)
+        if kind == "lookup":
+            # `JOIN t FOR SYSTEM_TIME AS OF PROCTIME() AS a`: the process-time temporal join
+            right_item.set("version", exp.Version(this="TIMESTAMP", kind="AS OF",
+                                                  expression=exp.Anonymous(this="PROCTIME")))
         cols = list(left.cols) + [(n, e) for n, (_, e) in zip(r.right_names, right.cols, strict=True)]
-        cond = X.expr(r.condition, dict(cols))
+        cond = _with_between(X.expr(r.condition, dict(cols)))
         join = exp.Join(this=right_item, on=cond, side="LEFT" if r.kind == "left" else None)
         return Frame(from_=left_item, cols=cols, joins=[join], where=list(left.where))
+
+    # ------------------------------------------------------------ join checks (reference §1.7)
+
+    def _check_lookup(self, r: ir.Join) -> None:
+        assert isinstance(r.right, ir.Scan)
+        t = self.program.table(r.right.name)
+        pk = t.primary_key if t is not None else ()
+        out_name = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
+        left_names = set(ir.schema_names(r.input.schema))
+        covered: set[str] = set()
+        for c in conjuncts(r.condition):
+            if isinstance(c, ir.Call) and c.fn == "eq":
+                for a, b in (c.args, c.args[::-1]):
+                    if isinstance(a, ir.ColumnRef) and ir.columns_used(b) <= left_names and ir.columns_used(b):
+                        covered.add(a.name)
+        missing = [k for k in pk if out_name.get(k) not in covered]
+        if not pk or missing:
+            what = f"its primary key ({', '.join(pk)})" if pk else "a primary key"
+            raise UnsupportedFeature(
+                f"a lookup join on table '{r.right.name}' whose condition does not cover {what}", TARGET, r.span,
+                "RisingWave's FOR SYSTEM_TIME AS OF PROCTIME() looks rows up by the table's primary key: "
+                + (f"add `and COLUMN = {r.alias}.{missing[0]}` to the condition" if missing
+                   else "declare `primary key (...)` on the table"))
+        if r.kind not in ("inner", "left"):
+            raise UnsupportedFeature(f"a {r.kind} lookup join", TARGET, r.span, "use join or left join")
+
+    def _check_interval(self, r: ir.Join) -> None:
+        if r.kind == "left" and self.emit == "final":
+            raise UnsupportedFeature(
+                "a left interval join emitted final", TARGET, r.span,
+                "RisingWave emits an unmatched left row at once and retracts it when a match arrives, so the "
+                "output is not append-only: use `emit changes`, or an inner join")
+
+    def _check_window(self, r: ir.Join) -> None:
+        lw, rw = self._side_window(r.input), self._side_window(r.right)
+        same = lw is not None and rw is not None and (lw.kind, lw.size, lw.slide, lw.offset) == (
+            rw.kind, rw.size, rw.slide, rw.offset)
+        if not same or lw.kind == "session":  # type: ignore[union-attr]
+            raise UnsupportedFeature(
+                "a window join of different windows" if not same else "a window join of session windows",
+                TARGET, r.span, "RisingWave joins two relations windowed by the same TUMBLE or HOP "
+                "(same size, slide and offset) on their window_start")
+
+    def _side_window(self, r: ir.Rel) -> ir.WindowSpec | None:
+        """The window whose window_start a join side carries."""
+        if isinstance(r, ir.WindowAssign):
+            return r.window
+        if isinstance(r, ir.Aggregate):
+            return r.window
+        if isinstance(r, ir.Scan) and r.kind == "view":
+            v = self.program.view(r.name)
+            return self._side_window(v.plan) if v is not None else None
+        if isinstance(r, (ir.Filter, ir.Project, ir.Distinct, ir.TopN)):
+            return self._side_window(r.input)
+        return None
+
+    def _check_regular(self, r: ir.Join) -> None:
+        if any(isinstance(n, ir.Scan) and n.kind == "table" for n in ir.walk(r.right)):
+            raise UnsupportedFeature(
+                "a join with a pipeline over a table", TARGET, r.span,
+                "a join with a table is a lookup join, and RisingWave looks up the table itself (FOR SYSTEM_TIME "
+                "AS OF PROCTIME()): join the table directly and filter or select after the join")
+        left_names = set(ir.schema_names(r.input.schema))
+        right_names = set(r.right_names)
+        sides = lambda e: (bool(ir.columns_used(e) & left_names), bool(ir.columns_used(e) & right_names))  # noqa: E731
+        has_eq = time_bound = False
+        for c in conjuncts(r.condition):
+            if not isinstance(c, ir.Call) or len(c.args) != 2:
+                continue
+            a, b = sides(c.args[0]), sides(c.args[1])
+            crosses = (a[0] and b[1] and not a[1] and not b[0]) or (a[1] and b[0] and not a[0] and not b[1])
+            has_eq = has_eq or (c.fn == "eq" and crosses)
+            time_bound = time_bound or (c.fn in ("lt", "le", "gt", "ge") and crosses
+                                        and all(x.type in TIME_TYPES for x in c.args))
+        if time_bound:
+            self._missing_watermarks(r)
+        if not has_eq:
+            raise UnsupportedFeature(
+                "a join without an equality between the two sides", TARGET, r.span,
+                "RisingWave streams only equi-joins (a nested-loop join is not supported): add `and k = a.k`")
+        self.notes.append((f"view '{self.view_name}': the regular join of {_label(r.input)} and {_label(r.right)} "
+                           "keeps every row of both sides in RisingWave's state, which grows without bound", r.span))
+
+    def _missing_watermarks(self, r: ir.Join) -> None:
+        """A time bound between the sides that is not an interval join: some side has no watermark."""
+        sources, views = program_maps(self.program)
+        lacking = [name for name, rel in (("left", r.input), ("right", r.right))
+                   if not watermark_columns(rel, sources, views)]
+        if not lacking:
+            return  # both sides have watermarks: what is missing is the equality (checked next)
+        raise UnsupportedFeature(
+            f"an interval join whose {' and '.join(lacking)} side has no watermark", TARGET, r.span,
+            "RisingWave drops interval-join state by the watermarks of both time columns: declare "
+            "`event_time COL watermark D` on both sources and bound one event time by the other")
+
+
+TIME_TYPES = (T.TIMESTAMP, T.TIMESTAMPTZ, T.DATE)
+
+
+def _label(r: ir.Rel) -> str:
+    names = sorted({n.name for n in ir.walk(r) if isinstance(n, ir.Scan)})
+    return "'" + "', '".join(names) + "'" if names else "a pipeline"
+
+
+def _with_between(cond: exp.Expression) -> exp.Expression:
+    """`x >= a AND x <= b` written as `x BETWEEN a AND b` (the interval-join form of reference §1.7;
+    RisingWave splits it back into the two bounds)."""
+    parts = list(cond.flatten()) if isinstance(cond, exp.And) else [cond]
+    out: list[exp.Expression] = []
+    used: set[int] = set()
+    for i, c in enumerate(parts):
+        if i in used:
+            continue
+        if isinstance(c, exp.GTE):
+            j = next((j for j, d in enumerate(parts) if j > i and j not in used and isinstance(d, exp.LTE)
+                      and d.this == c.this), None)
+            if j is not None:
+                used.add(j)
+                out.append(exp.Between(this=c.this.copy(), low=c.expression.copy(), high=parts[j].expression.copy()))
+                continue
+        out.append(c)
+    return X.conjunction(out)
 
 
 def _qualify(e: exp.Expression, name: str) -> exp.Expression:
@@ -252,17 +447,17 @@ def _qualify(e: exp.Expression, name: str) -> exp.Expression:
     return e.copy().transform(fix)
 
 
-def has_windowed_aggregate(r: ir.Rel) -> bool:
-    return any(isinstance(n, ir.Aggregate) and n.window is not None for n in ir.walk(r))
-
-
-def compile_query(program: ir.Program, view: ir.View) -> exp.Expression:
-    """The SELECT of a view's plan, CTEs first."""
-    rc = RelCompiler(program, view.name)
+def compile_query(program: ir.Program, view: ir.View,
+                  notes: list[tuple[str, Span | None]] | None = None) -> exp.Expression:
+    """The SELECT of a view's plan, CTEs first. `notes` receives the known differences from local
+    semantics found on the way (message, span), which the DDL reports as warnings."""
+    rc = RelCompiler(program, view.name, view.emit)
     frame = rc.compile(view.plan)
     query = rc.select(frame)
     if [n for n, _ in frame.cols] != list(ir.schema_names(view.schema)):
         raise AssertionError("compiled columns differ from the view's schema")
     if rc.ctes:
         query.set("with_", exp.With(expressions=rc.ctes))
+    if notes is not None:
+        notes.extend(rc.notes)
     return query

@@ -39,8 +39,7 @@ SELECT
 FROM bids
 JOIN auctions AS a
   ON bids.auction = a.id
-  AND bids.date_time >= a.date_time
-  AND bids.date_time <= a.date_time + INTERVAL '10 SECOND';
+  AND bids.date_time BETWEEN a.date_time AND a.date_time + INTERVAL '10 SECOND';
 
 CREATE SINK bids_in_auction_sink FROM bids_in_auction
 WITH (
