@@ -4,6 +4,7 @@ local target (`flowc.targets.local`) compiles the IR into a `Plan` of these oper
 
 Public pieces:
 - io: read_batches, read_table, open_writer, Writer, convert_strings
+- records: error_schema (bad records of on_error skip / into), the lenient readers
 - errors: RecordError, EvaluationError, RuntimeFault
 - eventtime: LatenessTracker, micros, NO_WATERMARK, END_OF_INPUT
 - windows: WindowDef
@@ -11,4 +12,5 @@ Public pieces:
 - aggregate: AggSpec, group_aggregate, GroupState, GlobalAggregateOp, WindowAggregateOp
 - session: SessionAggregateOp (session windows)
 - executor: SourceNode, Plan, RunStats
+- testing: TestStream, Rows, Watermark, End, check_steps (step tests, like Beam's TestStream)
 """

@@ -18,7 +18,9 @@ class SourceNode(Operator):
     """A source: `open(batch_size)` yields its batches in arrival order.
 
     With `event_time`, rows behind the watermark are late: written unchanged to `late_writer` or
-    only counted. Without it, there is no watermark until end of input.
+    only counted. Without it, there is no watermark until end of input. Bad records the reader left
+    out (`on_error skip / into`) arrive at `bad_records`: counted in `skipped`, and written to
+    `error_writer` when there is one.
     """
 
     n_inputs = 0
@@ -31,6 +33,7 @@ class SourceNode(Operator):
         self.event_time = event_time
         self.lateness = LatenessTracker(delay or 0) if event_time is not None else None
         self.late_writer = late_writer
+        self.error_writer: Writer | None = None
         self.rows_in = 0
         self.late = 0
         self.skipped = 0
@@ -53,7 +56,15 @@ class SourceNode(Operator):
         if wm != NO_WATERMARK and wm > self.watermark:
             self._advance_to(wm)
 
+    def bad_records(self, batch: pa.RecordBatch) -> None:
+        """The reader's callback for records it left out (a batch of `records.error_schema`)."""
+        self.skipped += batch.num_rows
+        if self.error_writer is not None:
+            self.error_writer.write(batch)
+
     def finish(self) -> None:
+        """End of a bounded input: the watermark becomes +infinity, so this source no longer holds
+        back operators that also read other, longer sources (their watermark is the min)."""
         self._advance_to(END_OF_INPUT)
 
     def _advance_to(self, wm: int) -> None:
@@ -98,8 +109,9 @@ class Plan:
                 iterators = still
         finally:
             for s in self.sources:
-                if s.late_writer is not None:
-                    s.late_writer.close()
+                for w in (s.late_writer, s.error_writer):
+                    if w is not None:
+                        w.close()
             for k in self.sinks:
                 k.close()
         return RunStats(time.perf_counter() - start, list(self.sources), list(self.sinks))

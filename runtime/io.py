@@ -21,6 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from . import records
 from .errors import RecordError
 
 KINDS_READ = ("csv", "jsonl", "parquet")
@@ -54,6 +55,10 @@ def convert_strings(arr: pa.Array, t: pa.DataType) -> pa.Array:
         return arr.cast(pa.int64()).cast(t)
     if pa.types.is_binary(t):
         return arr.cast(pa.string()).cast(t)
+    if pa.types.is_string(arr.type) and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
+                                         or pa.types.is_date(t)):
+        # as pyarrow's CSV reader does for numbers and dates, so the lenient readers accept what it accepts
+        return pc.utf8_trim_whitespace(arr).cast(t)
     return arr.cast(t)
 
 
@@ -133,23 +138,23 @@ def read_batches(kind: str, path: str, schema: pa.Schema, batch_size: int,
     """Batches of exactly `batch_size` rows of `schema` (the last may be smaller), in file order.
 
     Raises RecordError for a record that does not fit the schema, FileNotFoundError for no file.
-    options: "delimiter" (csv); "on_bad_record": a callable taking a RecordError, which makes the
-    reader skip bad records (csv only) instead of raising.
+    options: "delimiter" (csv); "on_error": a callable receiving the bad records as batches of
+    `records.error_schema(schema)`, which makes the reader leave them out instead of raising
+    (`on_error skip` / `into`; see runtime/records.py). A column missing from a csv header or a
+    parquet file fails the read whatever the policy.
     """
     options = options or {}
     if not os.path.exists(path):
         raise FileNotFoundError(path)
-    skip = options.get("on_bad_record")
-    if skip is not None and kind != "csv":
-        raise ValueError(f"skipping bad records is implemented for csv, not {kind}")
-    if kind == "csv" and skip is not None:
-        blocks = _csv_blocks_skipping(path, schema, options.get("delimiter", ","), skip)
-    elif kind == "csv":
-        blocks = _csv_blocks(path, schema, options.get("delimiter", ","))
+    on_error = options.get("on_error")
+    delimiter = options.get("delimiter", ",")
+    if kind == "csv":
+        blocks = (records.csv_lenient(path, schema, delimiter, on_error) if on_error is not None
+                  else _csv_blocks(path, schema, delimiter))
     elif kind == "jsonl":
-        blocks = _jsonl_blocks(path, schema)
+        blocks = records.jsonl_lenient(path, schema, on_error) if on_error is not None else _jsonl_blocks(path, schema)
     elif kind == "parquet":
-        blocks = _parquet_blocks(path, schema)
+        blocks = records.parquet_blocks(path, schema, on_error)
     else:
         raise ValueError(f"cannot read connector kind {kind!r}")
     return rebatch(blocks, batch_size, schema)
@@ -235,43 +240,6 @@ def _locate_csv_error(path: str, schema: pa.Schema, delimiter: str, invalid_rows
     return RecordError(path, None, None, _strip_arrow(str(cause)))
 
 
-def _csv_blocks_skipping(path: str, schema: pa.Schema, delimiter: str, skip) -> Iterator[pa.RecordBatch]:
-    """Like _csv_blocks, but a record that does not parse is reported to `skip` and left out. Reads
-    text and converts column by column; each bad value costs a bisection (log n vector casts)."""
-    header = _csv_header(path, delimiter)
-    for f in schema:
-        if f.name not in header:
-            raise RecordError(path, None, f.name, f"missing column; the header has {', '.join(header) or 'nothing'}")
-
-    def on_invalid(row) -> str:
-        skip(RecordError(path, None, None, f"expected {row.expected_columns} fields, got {row.actual_columns}"
-                                           f" ({row.text[:80]!r})"))
-        return "skip"
-
-    read, _, convert = _csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
-    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid)
-    row = 0
-    for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
-        good = np.ones(b.num_rows, dtype=bool)
-        for f in schema:
-            col = b.column(f.name)
-            start = 0
-            while start < len(col):
-                i = _first_bad_index(col.slice(start), f.type)
-                if i is None:
-                    break
-                at = start + i
-                if good[at]:
-                    good[at] = False
-                    skip(RecordError(path, row + at + 1, f.name, _bad_value_reason(col[at].as_py(), f.type)))
-                start = at + 1
-        kept = b if good.all() else b.filter(pa.array(good))
-        row += b.num_rows
-        if kept.num_rows:
-            yield pa.RecordBatch.from_arrays([convert_strings(kept.column(f.name), f.type) for f in schema],
-                                             schema=schema)
-
-
 def _row_of_text(path: str, delimiter: str, text: str, n_fields: int) -> int | None:
     """The data row holding a malformed line (scan with the csv module; error path only)."""
     with open(path, newline="", encoding="utf-8-sig") as f:
@@ -347,25 +315,6 @@ def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> Record
                 if v is not None and want and (not isinstance(v, want) or (isinstance(v, bool) and bool not in want)):
                     return RecordError(path, row, fld.name, _bad_value_reason(v, fld.type))
     return RecordError(path, None, None, _strip_arrow(str(cause)))
-
-
-def _parquet_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    pf = pq.ParquetFile(path)
-    have = pf.schema_arrow
-    for f in schema:
-        if have.get_field_index(f.name) < 0:
-            raise RecordError(path, None, f.name, f"missing column; the file has {', '.join(have.names)}")
-    row = 0
-    for b in pf.iter_batches(batch_size=1 << 16, columns=schema.names, use_threads=False):
-        arrays = []
-        for f in schema:
-            col = b.column(f.name)
-            try:
-                arrays.append(col if col.type == f.type else col.cast(f.type))
-            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                raise RecordError(path, None, f.name, f"cannot cast {col.type} to {_type_name(f.type)}: {e}") from None
-        row += b.num_rows
-        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 # ---------------------------------------------------------------- writers

@@ -28,12 +28,27 @@ def is_changelog(schema: pa.Schema) -> bool:
 
 
 class Operator:
-    """Base: output wiring and watermark bookkeeping (an input's watermark never goes back; the
-    operator's watermark is the min over its inputs)."""
+    """Base: output wiring and watermark bookkeeping.
+
+    An operator has `n_inputs` input ports (a class attribute, or the `n_inputs` argument for
+    operators such as union whose arity varies). Upstream operators `connect(self, port)`; each port
+    gets batches and watermarks separately. A port's watermark never goes back; the operator's
+    watermark is the min over its ports (SEMANTICS.md section 1), so an input that has not produced
+    a watermark yet (NO_WATERMARK) holds the operator back, and a bounded input that has ended
+    (END_OF_INPUT) no longer does. Hooks for subclasses:
+
+    - `on_batch(port, batch)`: rows arrived on `port`.
+    - `input_advanced(port, ts)`: that port's watermark moved to ts (called before `advance`, even
+      when the min did not move: a join purges one side's state on the *other* side's watermark).
+    - `advance(watermark)`: the operator's (min) watermark moved forward; close windows here.
+    `input_watermark(port)` reads a port's current watermark.
+    """
 
     n_inputs = 1
 
-    def __init__(self, name: str, schema: pa.Schema):
+    def __init__(self, name: str, schema: pa.Schema, n_inputs: int | None = None):
+        if n_inputs is not None:
+            self.n_inputs = n_inputs
         self.name = name
         self.schema = schema  # of the batches this operator emits
         self.outputs: list[tuple[Operator, int]] = []
@@ -41,8 +56,13 @@ class Operator:
         self.watermark = NO_WATERMARK
 
     def connect(self, downstream: Operator, port: int = 0) -> Operator:
+        if not 0 <= port < downstream.n_inputs:
+            raise ValueError(f"{downstream.name} has no input port {port}")
         self.outputs.append((downstream, port))
         return downstream
+
+    def input_watermark(self, port: int) -> int:
+        return self._in_wm[port]
 
     # -- pushed in
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
@@ -52,12 +72,16 @@ class Operator:
         if ts <= self._in_wm[port]:
             return
         self._in_wm[port] = ts
+        self.input_advanced(port, ts)
         combined = min(self._in_wm)
         if combined > self.watermark:
             self.watermark = combined
             self.advance(combined)
             for op, p in self.outputs:
                 op.on_watermark(p, combined)
+
+    def input_advanced(self, port: int, ts: int) -> None:
+        """Hook: input `port`'s watermark moved to ts (the operator's own may not have)."""
 
     def advance(self, watermark: int) -> None:
         """Hook: the watermark moved forward (stateful operators close windows here)."""

@@ -117,7 +117,8 @@ def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:
 
     started = time.perf_counter()
     plan = compile_datafusion(program)
-    inputs = {s.name: _read(program, io, s) for s in program.sources}
+    bad: dict[str, list[pa.RecordBatch]] = {s.name: [] for s in program.sources}
+    inputs = {s.name: _read(program, io, s, bad[s.name]) for s in program.sources}
     tables = {t.name: _read(program, io, t) for t in program.tables}
     wanted = None if collect else {k.view for k in program.sinks}
     ex = execute(program, inputs, tables, wanted, plan)
@@ -125,9 +126,12 @@ def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:
     result = RunResult(TARGET)
     for s in program.sources:
         late = ex.late[s.name]
-        result.sources.append(SourceStats(s.name, rows_in=ex.rows_in[s.name], late=late.num_rows))
+        skipped = sum(b.num_rows for b in bad[s.name])
+        result.sources.append(SourceStats(s.name, rows_in=ex.rows_in[s.name], late=late.num_rows, skipped=skipped))
         if isinstance(s.on_late, ir.Connector):
             _write(program, io, s.on_late, late)
+        if isinstance(s.on_error, ir.Connector):
+            _write(program, io, s.on_error, pa.Table.from_batches(bad[s.name], _error_schema(s)))
     for k in program.sinks:
         table = ex.outputs[k.view]
         _write(program, io, k.connector, table)
@@ -138,12 +142,20 @@ def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:
     return result
 
 
-def _read(program: ir.Program, io, what: ir.Source | ir.Table) -> pa.Table:
+def _read(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None = None) -> pa.Table:
+    """A connector's rows with the exact Arrow schema. For a source with `on_error skip / into`, the
+    runtime's lenient readers leave bad records out and append them (error schema batches) to `bad`,
+    so this target sees the same good rows as the local one."""
     from flowc.runtime.errors import RecordError
 
     c = what.connector
     path = resolve_path(program, str(resolve_env(c.get("path"))))
-    options = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else None
+    options: dict = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else {}
+    policy = getattr(what, "on_error", "fail")
+    if policy != "fail" and bad is not None:
+        if isinstance(policy, ir.Connector):
+            _error_schema(what)  # a column clash is a compile error, before any file is read
+        options["on_error"] = bad.append
     try:
         return io.read_table(c.kind, path, arrow_schema(what.schema), options)
     except FileNotFoundError:
@@ -152,11 +164,21 @@ def _read(program: ir.Program, io, what: ir.Source | ir.Table) -> pa.Table:
     except OSError as e:
         raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
     except RecordError as e:
-        policy = getattr(what, "on_error", "fail")
-        hint = None if policy == "fail" else (
-            "the datafusion target reads whole files and cannot skip bad records; "
-            "fix the file or run it with --target local")
+        hint = (f"fix the file, or check the declared schema of '{what.name}'" if policy == "fail" else
+                "a column missing from the file fails the read under every on_error policy")
         raise FlowError(Diagnostic(Code.BAD_RECORD, f"bad record in {e.describe()}", c.span, hint)) from None
+
+
+def _error_schema(s: ir.Source) -> pa.Schema:
+    """The schema `on_error into` writes (flowc.runtime.records.error_schema)."""
+    from flowc.runtime.records import META, error_schema
+
+    try:
+        return error_schema(arrow_schema(s.schema))
+    except ValueError as e:
+        raise FlowError(Diagnostic(Code.BAD_CONNECTOR, f"source '{s.name}': {e}", s.span,
+                                   f"rename the column, or use on_error skip; bad records carry "
+                                   f"{', '.join(META)}")) from None
 
 
 def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
