@@ -23,24 +23,33 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse and type-check; report every error")
     c.add_argument("file")
-    c.add_argument("--target", choices=("local", "datafusion", "risingwave"),
+    c.add_argument("--target", choices=("local", "datafusion", "risingwave", "postgres"),
                    help="also check what this target can express")
 
     c = sub.add_parser("compile", help="print the program compiled for a target")
     c.add_argument("file")
-    c.add_argument("--target", "-t", required=True, choices=("risingwave", "datafusion"))
+    c.add_argument("--target", "-t", required=True, choices=("risingwave", "datafusion", "postgres"))
     c.add_argument("-o", "--output", help="write to this file instead of standard output")
 
     c = sub.add_parser("run", help="run the program over its inputs and write its sinks")
     c.add_argument("file")
-    c.add_argument("--target", "-t", default="local", choices=("local", "datafusion"))
+    c.add_argument("--target", "-t", default="local", choices=("local", "datafusion", "postgres"))
     c.add_argument("--batch-size", type=int, default=10_000, help="rows per batch (local target)")
     c.add_argument("--quiet", "-q", action="store_true", help="no summary")
+    c.add_argument("--dsn", help="PostgreSQL to run on (target postgres; default $FLOWC_PG_DSN, "
+                                 "then the local server)")
+
+    c = sub.add_parser("deploy", help="create the program's objects on a RisingWave or PostgreSQL server")
+    c.add_argument("file")
+    c.add_argument("--target", "-t", required=True, choices=("risingwave", "postgres"))
+    c.add_argument("--dsn", help="the server (default $FLOWC_RISINGWAVE_DSN or $FLOWC_PG_DSN)")
+    c.add_argument("--dry-run", action="store_true", help="print the plan only")
+    c.add_argument("--name", help="the deployment's name in the catalog (default: the program's name)")
 
     c = sub.add_parser("explain", help="show a stage of compilation")
     c.add_argument("file")
     c.add_argument("--stage", default="optimized",
-                   choices=("ast", "ir", "optimized", "local", "datafusion", "risingwave"))
+                   choices=("ast", "ir", "optimized", "local", "datafusion", "risingwave", "postgres"))
 
     c = sub.add_parser("graph", help="draw the dataflow graph")
     c.add_argument("file")
@@ -120,9 +129,21 @@ def _run(args) -> int:
     if args.batch_size <= 0:
         print("flowc: --batch-size must be positive", file=sys.stderr)
         return EXIT_USER
-    result = pipeline.run(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.batch_size)
+    if args.dsn and args.target != "postgres":
+        print("flowc: --dsn applies to --target postgres only", file=sys.stderr)
+        return EXIT_USER
+    result = pipeline.run(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.batch_size,
+                          dsn=args.dsn)
     if not args.quiet:
         print(result.summary(), file=sys.stderr)
+    return EXIT_OK
+
+
+def _deploy(args) -> int:
+    from flowc import pipeline
+
+    pipeline.deploy(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.dsn,
+                    dry_run=args.dry_run, name=args.name)
     return EXIT_OK
 
 
@@ -148,8 +169,8 @@ def _demo(args) -> int:
     return run_demo(args.example, args.dir)
 
 
-COMMANDS = {"check": _check, "compile": _compile, "run": _run, "explain": _explain, "graph": _graph,
-            "demo": _demo}
+COMMANDS = {"check": _check, "compile": _compile, "run": _run, "deploy": _deploy, "explain": _explain,
+            "graph": _graph, "demo": _demo}
 
 
 if __name__ == "__main__":

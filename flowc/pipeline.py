@@ -15,8 +15,9 @@ from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.dsl import ast
 
-TARGETS = ("local", "datafusion", "risingwave")
-RUN_TARGETS = ("local", "datafusion")
+TARGETS = ("local", "datafusion", "risingwave", "postgres")
+RUN_TARGETS = ("local", "datafusion", "postgres")
+DEPLOY_TARGETS = ("risingwave", "postgres")
 
 
 def parse_text(text: str, file: str = "<input>") -> ast.Program:
@@ -77,6 +78,11 @@ def check_target(program: ir.Program, target: str) -> list[Diagnostic]:
 
         compile_local(program, batch_size=1024)
         return []
+    if target == "postgres":
+        from flowc.targets.postgres import compile_postgres
+
+        compile_postgres(program)
+        return []
     raise _unknown_target(target, TARGETS)
 
 
@@ -89,10 +95,15 @@ def compile_target(program: ir.Program, target: str) -> str:
         from flowc.targets.datafusion import datafusion_sql
 
         return datafusion_sql(program)
-    raise _unknown_target(target, ("risingwave", "datafusion"))
+    if target == "postgres":
+        from flowc.targets.postgres import postgres_sql
+
+        return postgres_sql(program)
+    raise _unknown_target(target, ("risingwave", "datafusion", "postgres"))
 
 
-def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, collect: bool = False):
+def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, collect: bool = False,
+        dsn: str | None = None):
     if target == "local":
         from flowc.targets.local import run_local
 
@@ -101,7 +112,21 @@ def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, co
         from flowc.targets.datafusion import run_datafusion
 
         return run_datafusion(program, collect=collect)
+    if target == "postgres":
+        from flowc.targets.postgres import run_postgres
+
+        return run_postgres(program, dsn=dsn, collect=collect)
     raise _unknown_target(target, RUN_TARGETS)
+
+
+def deploy(program: ir.Program, target: str, dsn: str | None = None, dry_run: bool = False,
+           name: str | None = None):
+    """`flowc deploy`: create the program's objects on a RisingWave or PostgreSQL server."""
+    if target not in DEPLOY_TARGETS:
+        raise _unknown_target(target, DEPLOY_TARGETS)
+    from flowc.targets.postgres.deploy import deploy as run_deploy
+
+    return run_deploy(program, target, dsn, dry_run=dry_run, name=name)
 
 
 def explain(program: ast.Program, stage: str) -> str:
@@ -124,8 +149,8 @@ def explain(program: ast.Program, stage: str) -> str:
         from flowc.targets.datafusion import explain_datafusion
 
         return explain_datafusion(optimized)
-    if stage == "risingwave":
-        return compile_target(optimized, "risingwave")
+    if stage in ("risingwave", "postgres"):
+        return compile_target(optimized, stage)
     raise _unknown_target(stage, ("ast", "ir", "optimized") + TARGETS, what="stage")
 
 

@@ -1,0 +1,373 @@
+"""`flowc deploy`: create a program's objects on a server over the Postgres wire (RisingWave or
+PostgreSQL), keep a catalog of what was deployed, and change only what changed.
+
+The machinery is the same for both targets; only the objects differ:
+- risingwave: the DDL of `compile_risingwave` (sources, tables, materialized views, sinks);
+- postgres: the DDL of the postgres target (a table per source holding its rows, views for the
+  on-time and late rows, tables, views). PostgreSQL has no sinks: a sunk view is queried instead.
+
+The catalog lives on the server, in schema `flowc_catalog`:
+- `objects`: one row per deployed object (deployment, name, kind, digest of its statement, the
+  statement with secrets masked, the names it depends on, its position in creation order);
+- `deployments`: one row per deploy that changed something (program hash, statements, time).
+A deploy compares the program's objects with `objects` (by statement digest): an unchanged program
+does nothing; a changed or removed object is dropped together with everything that depends on it
+(dependents first), and the changed and dependent objects are created again in dependency order.
+The plan says all of this before anything runs (`--dry-run` stops there). Each step and its catalog
+update run together (in one transaction on PostgreSQL, whose DDL is transactional; RisingWave DDL
+is not, so there the catalog is written right after the statement succeeds). A failing statement
+stops the deploy with the statement, the server's message, and the steps already applied; a later
+deploy continues from there, since the catalog holds exactly what exists.
+
+Secrets (the DSN's password, PGPASSWORD, env() values of secret-looking connector options) never
+appear in plans, progress lines, errors, or the catalog: `Secrets.redact` masks them everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import sys
+from dataclasses import dataclass, field
+
+from flowc.compiler import ir
+from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
+
+from .connect import Secrets, connect, display_dsn, first_line, resolve_dsn
+from .dialect import quote_ident
+
+DEPLOY_TARGETS = ("risingwave", "postgres")
+DSN_ENV = {"postgres": "FLOWC_PG_DSN", "risingwave": "FLOWC_RISINGWAVE_DSN"}
+CATALOG = "flowc_catalog"
+_SECRET_KEY = re.compile(r"pass|secret|token|credential|private|key", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class DeployObject:
+    """One object as the program wants it. kind is the SQL kind used to drop it ("table", "view",
+    "source", "materialized view", "sink")."""
+
+    name: str
+    kind: str
+    statement: str
+    depends_on: tuple[str, ...] = ()
+    note: str | None = None
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(f"{self.kind}\n{self.statement}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """One object as the catalog records it."""
+
+    name: str
+    kind: str
+    digest: str
+    depends_on: tuple[str, ...]
+    position: int
+
+
+@dataclass(frozen=True)
+class Step:
+    action: str  # create | drop
+    name: str
+    kind: str
+    sql: str
+    reason: str
+    obj: DeployObject | None = None  # what a create step creates
+
+
+@dataclass
+class DeployPlan:
+    deployment: str
+    target: str
+    program_hash: str
+    steps: list[Step] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    objects: list[DeployObject] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not self.steps
+
+    def render(self, secrets: Secrets | None = None) -> str:
+        secrets = secrets or Secrets()
+        head = f"-- flowc deploy plan: '{self.deployment}' on {self.target}, program sha256:{self.program_hash[:16]}"
+        creates = sum(1 for s in self.steps if s.action == "create")
+        drops = len(self.steps) - creates
+        lines = [head]
+        if self.empty:
+            lines.append(f"-- nothing to do: all {len(self.unchanged)} objects are up to date")
+        else:
+            lines.append(f"-- {drops} to drop, {creates} to create, {len(self.unchanged)} unchanged")
+        lines += [f"-- note: {n}" for n in self.notes]
+        for i, s in enumerate(self.steps, 1):
+            lines.append("")
+            lines.append(f"-- [{i}/{len(self.steps)}] {s.action} {s.kind} {s.name}: {s.reason}")
+            lines.append(s.sql + ";")
+        return secrets.redact("\n".join(lines)) + "\n"
+
+
+# ---------------------------------------------------------------- the objects of a program
+
+
+def deploy_name(program: ir.Program) -> str:
+    base = os.path.basename(program.file or "")
+    stem = os.path.splitext(base)[0]
+    if stem in ("", "<input>", "program"):
+        # examples are all program.flow: the folder names the program better
+        stem = os.path.basename(os.path.normpath(program.base_dir)) or stem or "flowc"
+    return stem
+
+
+def deploy_objects(program: ir.Program, target: str) -> tuple[list[DeployObject], list[str]]:
+    """The program's objects in dependency order, and notes for the plan."""
+    if target == "postgres":
+        return _postgres_objects(program)
+    if target == "risingwave":
+        return _risingwave_objects(program)
+    raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"cannot deploy to target '{target}'", None,
+                               f"deploy targets: {', '.join(DEPLOY_TARGETS)}"))
+
+
+def _postgres_objects(program: ir.Program) -> tuple[list[DeployObject], list[str]]:
+    from .sqlgen import compile_postgres, raw_table_name
+
+    plan = compile_postgres(program, check_connectors=False)
+    objects = [DeployObject(o.name, o.kind, o.sql, o.depends_on, o.note) for o in plan.objects]
+    notes = [f"source '{s.name}' is the table {raw_table_name(s.name)}: insert its rows there in arrival "
+             f"order; view {s.name} shows the on-time rows" for s in program.sources]
+    notes += [f"PostgreSQL has no sinks: the sink of '{k.view}' into {k.connector.kind}(...) is not deployed; "
+              f"query view {k.view} instead" for k in program.sinks]
+    return objects, notes
+
+
+def _risingwave_objects(program: ir.Program) -> tuple[list[DeployObject], list[str]]:
+    from flowc.targets.risingwave import compile_risingwave_with_warnings, to_sql
+    from sqlglot import exp
+
+    stmts, warnings = compile_risingwave_with_warnings(program)
+    deps: dict[str, tuple[str, ...]] = {}
+    for v in program.views:
+        deps[v.name] = tuple(dict.fromkeys(n.name for n in ir.walk(v.plan) if isinstance(n, ir.Scan)))
+    objects = []
+    sink_views = iter(k.view for k in program.sinks)
+    for stmt in stmts:
+        assert isinstance(stmt, exp.Create)
+        target = stmt.this.this if isinstance(stmt.this, exp.Schema) else stmt.this
+        name = target.name
+        kind = str(stmt.args.get("kind") or "").lower()
+        props = stmt.args.get("properties")
+        if kind == "view" and props is not None and any(isinstance(p, exp.MaterializedProperty)
+                                                        for p in props.expressions):
+            kind = "materialized view"
+        depends = deps.get(name, ()) if kind == "materialized view" else ()
+        if kind == "sink":
+            depends = (next(sink_views),)
+        objects.append(DeployObject(name, kind, to_sql(stmt), depends))
+    return objects, [w.message for w in warnings]
+
+
+def program_hash(target: str, objects: list[DeployObject]) -> str:
+    h = hashlib.sha256(target.encode())
+    for o in objects:
+        h.update(f"\0{o.name}\0{o.digest}".encode())
+    return h.hexdigest()
+
+
+def program_secrets(program: ir.Program) -> Secrets:
+    """env() values of connector options that look secret: they may be spliced into DDL."""
+    values = []
+    connectors = [s.connector for s in program.sources] + [t.connector for t in program.tables] + \
+                 [k.connector for k in program.sinks]
+    connectors += [s.on_late for s in program.sources if isinstance(s.on_late, ir.Connector)]
+    for c in connectors:
+        for key, value in c.args:
+            if isinstance(value, ir.Env) and (_SECRET_KEY.search(key) or _SECRET_KEY.search(value.name)):
+                secret = os.environ.get(value.name)
+                if secret:
+                    values.append(secret)
+    return Secrets(tuple(sorted(set(values), key=len, reverse=True)))
+
+
+# ---------------------------------------------------------------- planning (pure)
+
+
+def drop_sql(target: str, kind: str, name: str) -> str:
+    return f"DROP {kind.upper()} IF EXISTS {quote_ident(name)}"
+
+
+def plan_deploy(deployment: str, target: str, objects: list[DeployObject], deployed: dict[str, Deployed],
+                notes: list[str] | None = None) -> DeployPlan:
+    """What to drop and create to go from `deployed` (the catalog) to `objects` (the program)."""
+    desired = {o.name: o for o in objects}
+    plan = DeployPlan(deployment, target, program_hash(target, objects), notes=list(notes or []),
+                      objects=list(objects))
+    reasons: dict[str, str] = {}
+    for name, d in deployed.items():
+        o = desired.get(name)
+        if o is None:
+            reasons[name] = "removed from the program"
+        elif o.digest != d.digest or o.kind != d.kind:
+            reasons[name] = "changed"
+    # everything that (transitively) reads a dropped object must go first, and come back after
+    readers: dict[str, set[str]] = {}
+    for name, d in deployed.items():
+        for dep in d.depends_on:
+            readers.setdefault(dep, set()).add(name)
+    for o in objects:
+        if o.name in deployed:
+            for dep in o.depends_on:
+                readers.setdefault(dep, set()).add(o.name)
+    work = list(reasons)
+    while work:
+        n = work.pop()
+        for r in sorted(readers.get(n, ())):
+            if r not in reasons and r in deployed:
+                reasons[r] = f"reads {n}, which is dropped"
+                work.append(r)
+    for name in sorted(reasons, key=lambda n: deployed[n].position, reverse=True):
+        d = deployed[name]
+        plan.steps.append(Step("drop", name, d.kind, drop_sql(target, d.kind, name), reasons[name]))
+    for o in objects:
+        if o.name not in deployed:
+            plan.steps.append(Step("create", o.name, o.kind, o.statement, "new", o))
+        elif o.name in reasons:
+            why = reasons[o.name]
+            plan.steps.append(Step("create", o.name, o.kind, o.statement,
+                                   "changed" if why == "changed" else f"recreated: {why}", o))
+        else:
+            plan.unchanged.append(o.name)
+    return plan
+
+
+# ---------------------------------------------------------------- the catalog
+
+
+_CATALOG_DDL = (
+    f"CREATE SCHEMA IF NOT EXISTS {CATALOG}",
+    f"CREATE TABLE IF NOT EXISTS {CATALOG}.objects (deployment VARCHAR, name VARCHAR, kind VARCHAR, "
+    "digest VARCHAR, statement VARCHAR, depends_on VARCHAR, position INT, deployed_at TIMESTAMPTZ, "
+    "PRIMARY KEY (deployment, name))",
+    f"CREATE TABLE IF NOT EXISTS {CATALOG}.deployments (deployment VARCHAR, deployed_at TIMESTAMPTZ, "
+    "target VARCHAR, program_hash VARCHAR, statements VARCHAR, PRIMARY KEY (deployment, deployed_at))",
+)
+
+
+def _catalog_exists(cur) -> bool:
+    cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
+                (CATALOG, "objects"))
+    return cur.fetchone()[0] > 0
+
+
+def read_catalog(cur, deployment: str) -> dict[str, Deployed]:
+    if not _catalog_exists(cur):
+        return {}
+    cur.execute(f"SELECT name, kind, digest, depends_on, position FROM {CATALOG}.objects WHERE deployment = %s",
+                (deployment,))
+    return {r[0]: Deployed(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), int(r[4])) for r in cur.fetchall()}
+
+
+def _record(cur, deployment: str, step: Step, position: int, secrets: Secrets) -> None:
+    cur.execute(f"DELETE FROM {CATALOG}.objects WHERE deployment = %s AND name = %s", (deployment, step.name))
+    if step.action == "create":
+        o = step.obj
+        assert o is not None
+        cur.execute(f"INSERT INTO {CATALOG}.objects (deployment, name, kind, digest, statement, depends_on, "
+                    "position, deployed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    (deployment, o.name, o.kind, o.digest, secrets.redact(o.statement),
+                     json.dumps(list(o.depends_on)), position, _now()))
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+# ---------------------------------------------------------------- applying
+
+
+@dataclass
+class DeployResult:
+    plan: DeployPlan
+    applied: list[Step]
+
+
+def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = False,
+           name: str | None = None, out=None, log=None) -> DeployResult:
+    """Plan against the server's catalog, print the plan to `out`, and (unless dry_run) apply it,
+    reporting each step to `log`. Without a DSN a dry run plans against an empty catalog."""
+    out = out or sys.stdout
+    log = log or sys.stderr
+    deployment = name or deploy_name(program)
+    objects, notes = deploy_objects(program, target)
+    secrets = program_secrets(program)
+    dsn_value = resolve_dsn(dsn, DSN_ENV[target], default=None) if not (dry_run and dsn is None
+                                                                        and not os.environ.get(DSN_ENV[target])) \
+        else None
+    if dsn_value is None:
+        plan = plan_deploy(deployment, target, objects, {}, notes)
+        plan.notes.append("no --dsn: planned as for an empty database")
+        out.write(plan.render(secrets))
+        return DeployResult(plan, [])
+    secrets = secrets + Secrets.of(dsn_value)
+    what = "RisingWave" if target == "risingwave" else "PostgreSQL"
+    with connect(dsn_value, what, autocommit=True) as conn:
+        cur = conn.cursor()
+        try:
+            deployed = read_catalog(cur, deployment)
+        except Exception as e:  # a server error reading the catalog: shown without secrets
+            raise FlowError(Diagnostic(Code.IO, f"cannot read the deploy catalog {CATALOG}: "
+                                                f"{secrets.redact(first_line(str(e)))}", None)) from None
+        plan = plan_deploy(deployment, target, objects, deployed, notes)
+        out.write(plan.render(secrets))
+        if dry_run or plan.empty:
+            return DeployResult(plan, [])
+        for stmt in _CATALOG_DDL:
+            _apply_sql(cur, stmt, [], secrets)
+        applied: list[Step] = []
+        position = max((d.position for d in deployed.values()), default=0)
+        for i, step in enumerate(plan.steps, 1):
+            position += 1
+            if target == "postgres":
+                with conn.transaction():
+                    _apply_sql(cur, step.sql, applied, secrets, step)
+                    _record(cur, deployment, step, position, secrets)
+            else:
+                _apply_sql(cur, step.sql, applied, secrets, step)
+                _record(cur, deployment, step, position, secrets)
+            applied.append(step)
+            log.write(secrets.redact(f"flowc deploy: [{i}/{len(plan.steps)}] {step.action} {step.kind} "
+                                     f"{step.name}: ok\n"))
+        cur.execute(f"INSERT INTO {CATALOG}.deployments (deployment, deployed_at, target, program_hash, statements) "
+                    "VALUES (%s, %s, %s, %s, %s)",
+                    (deployment, _now(), target, plan.program_hash,
+                     json.dumps([secrets.redact(s.sql) for s in plan.steps])))
+        log.write(f"flowc deploy: '{deployment}' deployed to {secrets.redact(display_dsn(dsn_value))} "
+                  f"({len(applied)} steps)\n")
+        return DeployResult(plan, applied)
+
+
+def _apply_sql(cur, sql: str, applied: list[Step], secrets: Secrets, step: Step | None = None) -> None:
+    import psycopg
+
+    try:
+        cur.execute(sql)
+    except psycopg.Error as e:
+        what = f"{step.action} {step.kind} {step.name}" if step else "creating the deploy catalog"
+        done = [f"{s.action} {s.kind} {s.name}" for s in applied]
+        notes = (f"statement: {secrets.redact(sql)}",
+                 f"server: {secrets.redact(first_line(str(e)))}",
+                 "already applied: " + ("; ".join(done) if done else "nothing"))
+        raise FlowError(Diagnostic(Code.IO, f"deploy stopped at {what}", None,
+                                   "fix the cause and deploy again: the catalog records what was applied, "
+                                   "so the next deploy continues from there", notes=notes)) from None
+
+
+__all__ = ["deploy", "plan_deploy", "deploy_objects", "deploy_name", "DeployPlan", "DeployObject", "Deployed",
+           "Step", "read_catalog", "DEPLOY_TARGETS", "CATALOG"]

@@ -1,0 +1,254 @@
+"""`flowc run --target postgres`: load the inputs into a fresh schema, run the views, write the sinks.
+
+Everything happens in one transaction that is rolled back at the end, success or failure: the
+schema, its tables and views never outlive the run (even if flowc is killed, the server rolls the
+transaction back), and parallel runs never see each other's objects. Data crosses the wire as CSV
+through COPY, converted by Arrow (no per-row Python): times as ISO text, intervals as
+'N microseconds'; results come back the same way, timestamptz as UTC wall time and intervals as
+integer microseconds, parsed by Arrow's CSV reader into exactly the IR's Arrow types.
+"""
+
+from __future__ import annotations
+
+import io as _io
+import time
+import uuid
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+from flowc.compiler import ir
+from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
+from flowc.targets.arrow_types import arrow_schema
+from flowc.targets.base import (
+    RunResult,
+    SinkStats,
+    SourceStats,
+    describe_connector,
+    resolve_env,
+    resolve_path,
+)
+
+from .connect import Secrets, connect, first_line, resolve_dsn
+from .dialect import quote_ident, render
+from .expressions import time_micros
+from .sqlgen import ARRIVAL, OP, PostgresPlan, compile_postgres
+from .types import TARGET
+
+DSN_ENV = "FLOWC_PG_DSN"
+
+
+def run_postgres(program: ir.Program, dsn: str | None = None, collect: bool = False) -> RunResult:
+    """Run `program` on PostgreSQL (`dsn`, else $FLOWC_PG_DSN, else the local server) over its file
+    inputs; write late rows to on_late connectors and each sunk view to its sinks."""
+    from flowc.runtime import io  # the runtime's readers and writers parse files to the exact types
+
+    started = time.perf_counter()
+    plan = compile_postgres(program)
+    inputs = {s.name: _read(program, io, s) for s in program.sources}
+    tables = {t.name: _read(program, io, t) for t in program.tables}
+    dsn = resolve_dsn(dsn, DSN_ENV)
+    with connect(dsn) as conn:
+        try:
+            outputs, late = _execute(conn, program, plan, inputs, tables, Secrets.of(dsn),
+                                     None if collect else {k.view for k in program.sinks})
+        finally:
+            conn.rollback()  # drops the run's schema and everything in it
+
+    result = RunResult(TARGET)
+    for s in program.sources:
+        n_late = late[s.name].num_rows if s.name in late else 0
+        result.sources.append(SourceStats(s.name, rows_in=inputs[s.name].num_rows, late=n_late))
+        if isinstance(s.on_late, ir.Connector):
+            _write(program, io, s.on_late, late[s.name])
+    for k in program.sinks:
+        table = outputs[k.view]
+        _write(program, io, k.connector, table)
+        result.sinks.append(SinkStats(k.view, describe_connector(program, k.connector), table.num_rows))
+    if collect:
+        result.tables = dict(outputs)
+    result.elapsed = time.perf_counter() - started
+    return result
+
+
+def run_schema_name() -> str:
+    return f"flowc_run_{uuid.uuid4().hex[:16]}"
+
+
+def _execute(conn, program: ir.Program, plan: PostgresPlan, inputs: dict[str, pa.Table],
+             tables: dict[str, pa.Table], secrets: Secrets, wanted: set[str] | None):
+    schema = run_schema_name()
+    cur = conn.cursor()
+    _sql(cur, f"CREATE SCHEMA {quote_ident(schema)}", "creating the run's schema", secrets)
+    # views resolve names when created, so the search path only matters while building them;
+    # UTC makes timestamptz text unambiguous both ways
+    _sql(cur, f"SET LOCAL search_path TO {quote_ident(schema)}", "setting the search path", secrets)
+    _sql(cur, "SET LOCAL TIME ZONE 'UTC'", "setting the time zone", secrets)
+    for o in plan.objects:
+        _sql(cur, o.sql, f"creating {o.role} {o.name}", secrets)
+        if o.role == "raw":
+            source = program.source(o.name[len("__raw_"):]) if o.name.startswith("__raw_") else None
+            data = inputs[source.name] if source is not None else None
+            if data is not None:
+                copy_in(cur, o.name, data, secrets)
+        elif o.role == "table":
+            copy_in(cur, o.name, tables[o.name], secrets)
+    late: dict[str, pa.Table] = {}
+    for s in program.sources:
+        lv = plan.late_views.get(s.name)
+        if lv is None:
+            continue
+        names = ", ".join(quote_ident(f.name) for f in s.schema)
+        q = f"SELECT {names} FROM {quote_ident(lv)} ORDER BY {quote_ident(ARRIVAL)}"
+        late[s.name] = copy_out(cur, q, arrow_schema(s.schema), f"the late rows of source '{s.name}'", secrets)
+    outputs: dict[str, pa.Table] = {}
+    for v in program.views:
+        if wanted is not None and v.name not in wanted:
+            continue
+        schema_out = arrow_schema(v.schema)
+        if v.emit == "changes":
+            schema_out = schema_out.insert(0, pa.field(OP, pa.string()))
+        outputs[v.name] = copy_out(cur, plan.outputs[v.name], schema_out, f"view '{v.name}'", secrets)
+    return outputs, late
+
+
+def _sql(cur, statement: str, what: str, secrets: Secrets) -> None:
+    import psycopg
+
+    try:
+        cur.execute(statement)
+    except psycopg.Error as e:
+        raise _engine_error(e, what, secrets) from None
+
+
+def _engine_error(e: Exception, what: str, secrets: Secrets) -> FlowError:
+    return FlowError(Diagnostic(Code.BAD_RECORD, f"PostgreSQL failed {what}: {secrets.redact(first_line(str(e)))}",
+                                None, "`flowc compile --target postgres` shows the SQL that ran"))
+
+
+# ---------------------------------------------------------------- data in and out
+
+
+def _copy_text_table(table: pa.Table) -> pa.Table:
+    """The columns as PostgreSQL's COPY (FORMAT csv) reads them."""
+    cols, names = [], []
+    for name, c in zip(table.column_names, table.columns, strict=True):
+        t = c.type
+        if pa.types.is_timestamp(t):
+            c = pc.strftime(c.cast(pa.timestamp("us", t.tz)), "%Y-%m-%d %H:%M:%S")
+            if t.tz:
+                c = pc.binary_join_element_wise(c, "+00:00", "")
+        elif pa.types.is_duration(t):
+            c = pc.binary_join_element_wise(c.cast(pa.duration("us")).cast(pa.int64()).cast(pa.string()),
+                                            " microseconds", "")
+        elif pa.types.is_binary(t):
+            # rare enough for Python: bytea's hex input format
+            c = pa.array([None if v is None else "\\x" + v.hex() for v in c.to_pylist()], pa.string())
+        cols.append(c)
+        names.append(name)
+    return pa.table(cols, names=names)
+
+
+def copy_in(cur, table: str, data: pa.Table, secrets: Secrets) -> None:
+    """COPY an Arrow table's rows, in order, into `table` (columns by name)."""
+    import psycopg
+
+    if data.num_rows == 0:
+        return
+    cols = ", ".join(quote_ident(n) for n in data.column_names)
+    buf = pa.BufferOutputStream()
+    pacsv.write_csv(_copy_text_table(data), buf,
+                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    try:
+        with cur.copy(f"COPY {quote_ident(table)} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+            copy.write(buf.getvalue().to_pybytes())
+    except psycopg.Error as e:
+        raise _engine_error(e, f"loading {table}", secrets) from None
+
+
+def copy_out(cur, query: str, schema: pa.Schema, what: str, secrets: Secrets) -> pa.Table:
+    """The rows of `query` (columns as in `schema`) as an Arrow table of exactly that schema."""
+    import psycopg
+    import sqlglot
+    from sqlglot import exp
+
+    from .dialect import PostgresFlow
+
+    # wrap the query so each column comes out as text Arrow reads exactly
+    inner = sqlglot.parse_one(query, read=PostgresFlow).subquery("__q")
+    cols, types = [], {}
+    for f in schema:
+        c: exp.Expression = exp.column(f.name)
+        t = f.type
+        if pa.types.is_timestamp(t) and t.tz:
+            c = exp.AtTimeZone(this=c, zone=exp.Literal.string("UTC"))
+            types[f.name] = pa.timestamp("us")
+        elif pa.types.is_duration(t):
+            c = time_micros(c)
+            types[f.name] = pa.int64()
+        elif pa.types.is_binary(t):
+            c = exp.Anonymous(this="encode", expressions=[c, exp.Literal.string("hex")])
+            types[f.name] = pa.string()
+        else:
+            types[f.name] = t
+        cols.append(exp.alias_(c, f.name))
+    text_query = render(exp.select(*cols).from_(inner))
+    data = bytearray()
+    try:
+        with cur.copy(f"COPY ({text_query}) TO STDOUT (FORMAT csv)") as copy:
+            for block in copy:
+                data += block
+    except psycopg.Error as e:
+        raise _engine_error(e, f"computing {what}", secrets) from None
+    if not data:
+        return schema.empty_table()
+    table = pacsv.read_csv(
+        _io.BytesIO(bytes(data)),
+        read_options=pacsv.ReadOptions(column_names=schema.names),
+        convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
+                                             quoted_strings_can_be_null=False, true_values=["t"],
+                                             false_values=["f"]))
+    cols_out = []
+    for f, c in zip(schema, table.columns, strict=True):
+        if pa.types.is_binary(f.type):
+            c = pa.array([None if v is None else bytes.fromhex(v) for v in c.to_pylist()], pa.binary())
+        cols_out.append(c.cast(f.type) if c.type != f.type else c)
+    return pa.Table.from_arrays(cols_out, schema=schema)
+
+
+# ---------------------------------------------------------------- files
+
+
+def _read(program: ir.Program, io, what: ir.Source | ir.Table) -> pa.Table:
+    from flowc.runtime.errors import RecordError
+
+    c = what.connector
+    path = resolve_path(program, str(resolve_env(c.get("path"))))
+    options = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else None
+    try:
+        return io.read_table(c.kind, path, arrow_schema(what.schema), options)
+    except FileNotFoundError:
+        raise FlowError(Diagnostic(Code.IO, f"no such file: {path}", c.span,
+                                   f"the path is relative to {program.base_dir}")) from None
+    except OSError as e:
+        raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
+    except RecordError as e:
+        policy = getattr(what, "on_error", "fail")
+        hint = None if policy == "fail" else (
+            "the postgres target loads whole files and cannot skip bad records; "
+            "fix the file or run it with --target local")
+        raise FlowError(Diagnostic(Code.BAD_RECORD, f"bad record in {e.describe()}", c.span, hint)) from None
+
+
+def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
+    path = c.get("path")
+    path = resolve_path(program, str(resolve_env(path))) if path is not None else None
+    try:
+        with io.open_writer(c.kind, path, table.schema) as writer:
+            for batch in table.to_batches():
+                writer.write(batch)
+    except OSError as e:
+        raise FlowError(Diagnostic(Code.IO, f"cannot write {path}: {e}", c.span)) from None
+
+
+__all__ = ["run_postgres", "copy_in", "copy_out", "run_schema_name", "DSN_ENV"]

@@ -1,0 +1,38 @@
+-- flowc deploy plan: 'demo' on risingwave, program sha256:61b819c1e725c025
+-- 2 to drop, 2 to create, 1 unchanged
+-- note: source 'bids': RisingWave advances the watermark once per chunk of rows, so a row late by less than one chunk may be kept where flowc drops it
+-- note: source 'bids': RisingWave drops late rows silently; on_late into jsonl(...) receives nothing
+-- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
+-- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
+-- note: sink of 'hot_items': RisingWave writes the rows as several JSON files inside the directory /data/tumble/out/hot_items, not as the single file /data/tumble/out/hot_items.jsonl
+
+-- [1/4] drop sink hot_items_sink: reads hot_items, which is dropped
+DROP SINK IF EXISTS "hot_items_sink";
+
+-- [2/4] drop materialized view hot_items: changed
+DROP MATERIALIZED VIEW IF EXISTS "hot_items";
+
+-- [3/4] create materialized view hot_items: changed
+CREATE MATERIALIZED VIEW hot_items AS
+SELECT
+  auction,
+  window_start,
+  window_end,
+  COUNT(*) AS bids,
+  MAX(price) AS top_price
+FROM TUMBLE(bids, date_time, INTERVAL '10 SECOND')
+WHERE
+  price > 20
+GROUP BY
+  auction,
+  window_start,
+  window_end
+EMIT ON WINDOW CLOSE;
+
+-- [4/4] create sink hot_items_sink: recreated: reads hot_items, which is dropped
+CREATE SINK hot_items_sink FROM hot_items
+WITH (
+  connector = 'fs',
+  fs.path = '/data/tumble/out/hot_items',
+  type = 'append-only'
+) FORMAT PLAIN ENCODE JSON;
