@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.add_argument("--format", default="mermaid", choices=("mermaid", "dot"))
 
+    c = sub.add_parser("fmt", help="rewrite a .flow file in canonical form (a .py Flow is printed as .flow)")
+    c.add_argument("file")
+    c.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is not canonical")
+    c.add_argument("--stdout", action="store_true", help="print the result instead of rewriting the file")
+
     c = sub.add_parser("demo", help="copy a bundled example into a folder and run it on the local runtime")
     c.add_argument("example", nargs="?", default="tumble")
     c.add_argument("--dir", default="flowc-demo", help="where to copy the example (default ./flowc-demo)")
@@ -163,13 +168,39 @@ def _graph(args) -> int:
     return EXIT_OK
 
 
+def _fmt(args) -> int:
+    from flowc import pipeline
+    from flowc.dsl.formatter import format_program, format_source
+
+    program = pipeline.load_program(args.file)
+    if args.file.endswith(".py"):  # a Python Flow: print its .flow text
+        print(format_program(program), end="")
+        return EXIT_OK
+    with open(args.file, encoding="utf-8") as f:
+        original = f.read()
+    formatted = format_source(program, original)
+    if args.stdout:
+        print(formatted, end="")
+        return EXIT_OK
+    if formatted == original:
+        print(f"{args.file}: already formatted", file=sys.stderr)
+        return EXIT_OK
+    if args.check:
+        print(f"{args.file}: would reformat", file=sys.stderr)
+        return EXIT_USER
+    with open(args.file, "w", encoding="utf-8") as f:
+        f.write(formatted)
+    print(f"{args.file}: reformatted", file=sys.stderr)
+    return EXIT_OK
+
+
 def _demo(args) -> int:
     from flowc.demo import run_demo
 
     return run_demo(args.example, args.dir)
 
 
-COMMANDS = {"check": _check, "compile": _compile, "run": _run, "deploy": _deploy, "explain": _explain,
+COMMANDS = {"fmt": _fmt, "check": _check, "compile": _compile, "run": _run, "deploy": _deploy, "explain": _explain,
             "graph": _graph, "demo": _demo}
 
 

@@ -76,3 +76,25 @@ def test_python_flow_prints_flow_text_that_parses_to_the_same_program():
     assert "watermark 90min" in text and "on_error skip" in text
     assert fc.parse(text) == flow
     assert format_program(fc.parse(text).program) == text
+
+
+def test_fmt_command_rewrites_checks_and_converts_python(tmp_path):
+    from support import run_flowc
+
+    messy = tmp_path / "p.flow"
+    messy.write_text("# keep me\nsource s (a bigint,b   string) from csv('x.csv')\n"
+                     "view v = s|where a>1|select a,   b\n")
+    assert run_flowc("fmt", str(messy), "--check").returncode == 1
+    proc = run_flowc("fmt", str(messy))
+    assert proc.returncode == 0 and "reformatted" in proc.stderr
+    text = messy.read_text()
+    assert text.startswith("# keep me\nsource s (\n    a bigint,\n    b string,\n)")
+    assert "    | where a > 1\n    | select a, b\n" in text
+    assert run_flowc("fmt", str(messy), "--check").returncode == 0
+    script = tmp_path / "p.py"
+    script.write_text("import flowc as fc\nflow = fc.Flow()\n"
+                      "flow.source('s', fc.csv('x.csv'), schema={'a': 'bigint', 'b': 'string'})\n"
+                      "flow.view(lambda s: s.where(fc.col('a') > 1).select('a', 'b'), name='v')\n")
+    printed = run_flowc("fmt", str(script))
+    assert printed.returncode == 0, printed.stderr
+    assert fc.parse(printed.stdout) == fc.parse(text)
