@@ -33,6 +33,8 @@ class RunResult:
     elapsed: float = 0.0
     # sink contents by view name (changelog sinks carry the `_op` column first), when collected
     tables: dict = field(default_factory=dict)
+    # peak rows kept by each stateful operator during the run (local target), by operator name
+    state: dict[str, int] = field(default_factory=dict)
 
     def summary(self) -> str:
         lines = [f"target {self.target}: {self.elapsed:.3f}s"]
@@ -41,6 +43,8 @@ class RunResult:
             lines.append(f"  source {s.name}: {s.rows_in} rows in, {s.late} late{extra}")
         for k in self.sinks:
             lines.append(f"  sink {k.view} -> {k.connector}: {k.rows_out} rows out")
+        for op, rows in self.state.items():
+            lines.append(f"  state {op}: peak {rows} rows")
         return "\n".join(lines)
 
 

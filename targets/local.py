@@ -29,12 +29,15 @@ from flowc.runtime.operators import (
     WindowAssignOp,
     is_changelog,
 )
+from flowc.runtime.records import META, error_schema
 from flowc.runtime.session import SessionAggregateOp
+from flowc.runtime.state_probe import attach_state_probe
 from flowc.runtime.windows import WindowDef
 
 from .arrow_types import arrow_schema, arrow_type
 from .base import RunResult, SinkStats, SourceStats, describe_connector, resolve_env, resolve_path
 from .local_exprs import compile_expr
+from .local_relational import compile_relational, describe_relational, table_scan
 
 TARGET = "local"
 READABLE = ("csv", "jsonl", "parquet")
@@ -115,28 +118,27 @@ class _Compiler:
             raise UnsupportedFeature(f"connector '{c.kind}'", TARGET, c.span,
                                      "the local runtime reads csv, jsonl and parquet files; "
                                      "use --target risingwave for live connectors")
-        if isinstance(s.on_error, ir.Connector) or (s.on_error == "skip" and c.kind != "csv"):
-            what = "on_error into a connector" if isinstance(s.on_error, ir.Connector) else f"on_error skip for {c.kind}"
-            raise UnsupportedFeature(what, TARGET, s.span, "the local runtime can skip bad records of csv files; "
-                                                           "use on_error skip with csv, or fail")
         if isinstance(s.on_late, ir.Connector):
             _check_writable(s.on_late, "on_late")
         schema = arrow_schema(s.schema)
+        if isinstance(s.on_error, ir.Connector):
+            _check_writable(s.on_error, "on_error")
+            bad_record_schema(s, schema)
         path = resolve_path(self.p, str(resolve_env(c.get("path"))))
         options = {}
         if c.get("delimiter") is not None:
             options["delimiter"] = str(resolve_env(c.get("delimiter")))
         kind = c.kind
+        et = s.event_time
+        node = SourceNode(s.name, schema, None, event_time=et, delay=s.watermark if et is not None else None)
+        if s.on_error != "fail":
+            # the reader leaves bad records out and hands them to the node (counted; written by `into`)
+            options["on_error"] = node.bad_records
 
         def open_source(batch_size: int, kind=kind, path=path, schema=schema, options=options):
             return io.read_batches(kind, path, schema, batch_size, options)
 
-        et = s.event_time
-        node = SourceNode(s.name, schema, open_source, event_time=et, delay=s.watermark if et is not None else None)
-        if s.on_error == "skip":
-            def count_skipped(err, node=node) -> None:
-                node.skipped += 1
-            options["on_bad_record"] = count_skipped
+        node.open = open_source
         return node
 
     # -- views
@@ -182,9 +184,9 @@ class _Compiler:
             return _Node(self._add(up.op, op), up.event_time_cols)
         if isinstance(r, ir.Aggregate):
             return self._aggregate(r)
-        what = {ir.Join: "join", ir.Distinct: "distinct", ir.TopN: "top", ir.UnionAll: "union"}.get(type(r), type(r).__name__)
-        raise UnsupportedFeature(f"'{what}'", TARGET, r.span, "the local runtime does not implement it yet; "
-                                                              "try --target datafusion")
+        if isinstance(r, ir.Join | ir.Distinct | ir.TopN | ir.UnionAll):
+            return compile_relational(self, r)
+        raise UnsupportedFeature(f"'{type(r).__name__}'", TARGET, r.span, "the local runtime does not implement it")
 
     def _scan(self, r: ir.Scan) -> _Node:
         if r.kind == "view":
@@ -198,9 +200,10 @@ class _Compiler:
             decl = self.p.source(r.name)
             et = frozenset([decl.event_time]) if decl is not None and decl.event_time else frozenset()
             node = _Node(src, et)
+        elif r.kind == "table":
+            node = table_scan(self, r)
         else:
-            raise UnsupportedFeature(f"reading {r.kind} '{r.name}' as a stream", TARGET, r.span,
-                                     "tables are used by lookup joins, which the local runtime lacks yet")
+            raise UnsupportedFeature(f"reading {r.kind} '{r.name}'", TARGET, r.span)
         want = arrow_schema(r.columns)
         have = pa.schema([f for f in node.op.schema if f.name != WEIGHT])
         if have.names != want.names:
@@ -319,6 +322,8 @@ def _describe(op: Operator) -> str:
                  + ("" if op.closes_on_watermark else " (closes at end of input)"))
     elif isinstance(op, GlobalAggregateOp):
         extra = f" by {', '.join(op.state.keys) or '()'} emit {op.mode}"
+    elif describe_relational(op) is not None:
+        extra = describe_relational(op)
     changelog = " [changelog]" if is_changelog(op.schema) else ""
     return f"{kind} {op.name}{extra}: {cols}{changelog}"
 
@@ -330,19 +335,22 @@ def run_local(program: ir.Program, batch_size: int = 10_000, collect: bool = Fal
     """Run the program on the local runtime; with collect, RunResult.tables[view] holds what each
     view's sinks received (changelogs with `_op` first)."""
     lp = compile_local(program, batch_size, collect)
+    probe = attach_state_probe(lp.plan.sources, lp.plan.operators)  # peak state rows per operator
     opened: list[io.Writer] = []
     try:
         for s in program.sources:
+            node = lp.sources[s.name]
             if isinstance(s.on_late, ir.Connector):
-                node = lp.sources[s.name]
                 node.late_writer = _open(program, s.on_late, node.schema, opened)
+            if isinstance(s.on_error, ir.Connector):
+                node.error_writer = _open(program, s.on_error, bad_record_schema(s, node.schema), opened)
         for k, op in lp.sinks:
             op.writers = [_open(program, k.connector, op.schema, opened)]
         stats = _run(program, lp)
     finally:
         for w in opened:
             w.close()
-    result = RunResult(TARGET, elapsed=stats.elapsed)
+    result = RunResult(TARGET, elapsed=stats.elapsed, state=dict(probe.peak))
     for s in program.sources:
         node = lp.sources[s.name]
         result.sources.append(SourceStats(s.name, rows_in=node.rows_in, late=node.late, skipped=node.skipped))
@@ -351,6 +359,17 @@ def run_local(program: ir.Program, batch_size: int = 10_000, collect: bool = Fal
     if collect:
         result.tables = {v: op.table() for v, op in lp.collectors.items()}
     return result
+
+
+def bad_record_schema(s: ir.Source, schema: pa.Schema) -> pa.Schema:
+    """The schema `on_error into` writes (runtime/records.py); a source column named like one of its
+    extra columns is a compile error."""
+    try:
+        return error_schema(schema)
+    except ValueError as e:
+        raise FlowError(Diagnostic(Code.BAD_CONNECTOR, f"source '{s.name}': {e}", s.span,
+                                   f"rename the column, or use on_error skip; bad records carry "
+                                   f"{', '.join(META)}")) from None
 
 
 def _open(program: ir.Program, c: ir.Connector, schema: pa.Schema, opened: list) -> io.Writer:

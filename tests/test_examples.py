@@ -10,7 +10,6 @@ import pytest
 from support import EXAMPLES, compare_outputs, copy_example, run_flowc
 
 LATER = {
-    ("interval_join", "local"): "joins on the local runtime arrive with the joins issue (#4)",
 }
 CASES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "program.flow").exists())
 
