@@ -95,8 +95,8 @@ def test_distinct_after_a_lookup_join_follows_the_stream_rows():
     dim = [(1, "x"), (2, "y"), (3, "x")]
     _, out = run(views, S_ROWS, dim_rows=dim)
     # on-time stream rows in arrival order: k=1 (x), k=2 (y), k=1, k=3 (x), ...
-    # (a join with a table is a changelog: the table may change)
-    assert out["d"] == Counter([("+", 1, 10, sec(11), 1, "x"), ("+", 2, 20, sec(12), 2, "y")])
+    # a lookup join is append-only: table updates never re-emit earlier rows (SEMANTICS.md §5)
+    assert out["d"] == Counter([(1, 10, sec(11), 1, "x"), (2, 20, sec(12), 2, "y")])
 
 
 def test_distinct_over_a_union_is_refused_with_a_reason():
@@ -153,7 +153,7 @@ view left_j = s | left join dim as a on k = a.id
     rows = [(1, 10, 10), (2, 20, 11), (4, 40, 12)]
     dim = [(1, "x"), (2, "y"), (3, "z")]
     program, out = run(views, rows, dim_rows=dim)
-    assert program.view("inner_j").emit == "changes"  # the table may change
-    assert out["inner_j"] == Counter([("+", 1, 10, sec(10), 1, "x"), ("+", 2, 20, sec(11), 2, "y")])
-    assert out["left_j"] == Counter([("+", 1, 10, sec(10), 1, "x"), ("+", 2, 20, sec(11), 2, "y"),
-                                     ("+", 4, 40, sec(12), None, None)])
+    assert program.view("inner_j").emit == "final"  # table updates never re-emit earlier rows
+    assert out["inner_j"] == Counter([(1, 10, sec(10), 1, "x"), (2, 20, sec(11), 2, "y")])
+    assert out["left_j"] == Counter([(1, 10, sec(10), 1, "x"), (2, 20, sec(11), 2, "y"),
+                                     (4, 40, sec(12), None, None)])
