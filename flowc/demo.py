@@ -35,5 +35,7 @@ def run_demo(name: str, folder: str) -> int:
         lines = out.read_text().splitlines()
         print(f"\n== {out} ({len(lines) - 1} rows)")
         print("\n".join(lines[:8] + (["..."] if len(lines) > 8 else [])))
-    print(f"\nnext: flowc compile {program_file} --target risingwave", file=sys.stderr)
+    print(f"\nnext: flowc run {program_file} --target datafusion   (the same rows, in batch)\n"
+          f"      flowc check {program_file} --target risingwave  (what RisingWave would do differently)",
+          file=sys.stderr)
     return 0
