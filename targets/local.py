@@ -34,14 +34,15 @@ from flowc.runtime.session import SessionAggregateOp
 from flowc.runtime.state_probe import attach_state_probe
 from flowc.runtime.windows import WindowDef
 
+from . import nexmark
 from .arrow_types import arrow_schema, arrow_type
 from .base import RunResult, SinkStats, SourceStats, describe_connector, resolve_env, resolve_path
 from .local_exprs import compile_expr
 from .local_relational import compile_relational, describe_relational, table_scan
 
 TARGET = "local"
-READABLE = ("csv", "jsonl", "parquet")
-WRITABLE = ("csv", "jsonl", "parquet", "stdout")
+READABLE = ("csv", "jsonl", "parquet", "postgres")
+WRITABLE = ("csv", "jsonl", "parquet", "stdout", "postgres")
 
 
 @dataclass
@@ -114,7 +115,7 @@ class _Compiler:
     # -- sources
     def _source(self, s: ir.Source) -> SourceNode:
         c = s.connector
-        if c.kind not in READABLE:
+        if c.kind not in READABLE and c.kind != "nexmark":
             raise UnsupportedFeature(f"connector '{c.kind}'", TARGET, c.span,
                                      "the local runtime reads csv, jsonl and parquet files; "
                                      "use --target risingwave for live connectors")
@@ -124,6 +125,20 @@ class _Compiler:
         if isinstance(s.on_error, ir.Connector):
             _check_writable(s.on_error, "on_error")
             bad_record_schema(s, schema)
+        if c.kind == "nexmark":  # the generator, streamed (targets/nexmark.py)
+            et = s.event_time
+            return SourceNode(s.name, schema, nexmark.open_batches(s), event_time=et,
+                              delay=s.watermark if et is not None else None)
+        if c.kind == "postgres":  # a table or query in arrival order (targets/postgres/connector.py)
+            from .postgres.connector import open_source as open_postgres
+
+            if s.on_error != "fail":
+                raise UnsupportedFeature("on_error skip / into with a postgres source", TARGET, c.span,
+                                         "PostgreSQL casts each column to its declared type; a bad value "
+                                         "fails the read")
+            et = s.event_time
+            return SourceNode(s.name, schema, open_postgres(c, schema), event_time=et,
+                              delay=s.watermark if et is not None else None)
         path = resolve_path(self.p, str(resolve_env(c.get("path"))))
         options = {}
         if c.get("delimiter") is not None:
@@ -287,7 +302,11 @@ def _window_def(w: ir.WindowSpec) -> WindowDef:
 def _check_writable(c: ir.Connector, what: str) -> None:
     if c.kind not in WRITABLE:
         raise UnsupportedFeature(f"connector '{c.kind}' as {what}", TARGET, c.span,
-                                 "the local runtime writes csv, jsonl, parquet and stdout")
+                                 "the local runtime writes csv, jsonl, parquet, stdout and postgres")
+    if c.kind == "postgres":  # its arguments are checked before anything runs
+        from .postgres.connector import parse_args
+
+        parse_args(c, "sink")
 
 
 def explain_local(program: ir.Program, batch_size: int = 10_000) -> str:
@@ -373,6 +392,11 @@ def bad_record_schema(s: ir.Source, schema: pa.Schema) -> pa.Schema:
 
 
 def _open(program: ir.Program, c: ir.Connector, schema: pa.Schema, opened: list) -> io.Writer:
+    if c.kind == "postgres":  # connects and creates the table if missing (targets/postgres/connector.py)
+        from .postgres.connector import open_sink
+
+        opened.append(open_sink(c, schema))
+        return opened[-1]
     path = c.get("path")
     path = resolve_path(program, str(resolve_env(path))) if path is not None else None
     try:

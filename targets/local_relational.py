@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from .local import _Compiler, _Node
 
 TARGET = "local"
-TABLE_CONNECTORS = ("csv", "jsonl", "parquet")
+TABLE_CONNECTORS = ("csv", "jsonl", "parquet", "postgres")
 
 
 def compile_relational(c: _Compiler, r: ir.Join | ir.Distinct | ir.TopN | ir.UnionAll) -> _Node:
@@ -128,14 +128,26 @@ def _table_node(c: _Compiler, t: ir.Table) -> SourceNode:
         raise UnsupportedFeature(f"connector '{con.kind}' for table '{t.name}'", TARGET, con.span,
                                  "the local runtime reads tables from csv, jsonl and parquet files")
     schema = arrow_schema(t.schema)
-    path = resolve_path(c.p, str(resolve_env(con.get("path"))))
-    options = {}
-    if con.get("delimiter") is not None:
-        options["delimiter"] = str(resolve_env(con.get("delimiter")))
     keys = list(t.primary_key)
+    if con.kind == "postgres":  # reference data kept in PostgreSQL (targets/postgres/connector.py)
+        from .postgres.connector import parse_args
+        from .postgres.connector import read_table as read_postgres
 
-    def open_table(batch_size: int, kind=con.kind, path=path, schema=schema, options=options, keys=keys):
-        table = dedupe_last(io.read_table(kind, path, schema, options), keys).combine_chunks()
+        parse_args(con, "table")
+
+        def load(con=con, schema=schema) -> pa.Table:
+            return read_postgres(con, schema, "table")
+    else:
+        path = resolve_path(c.p, str(resolve_env(con.get("path"))))
+        options = {}
+        if con.get("delimiter") is not None:
+            options["delimiter"] = str(resolve_env(con.get("delimiter")))
+
+        def load(kind=con.kind, path=path, schema=schema, options=options) -> pa.Table:
+            return io.read_table(kind, path, schema, options)
+
+    def open_table(batch_size: int, load=load, keys=keys):
+        table = dedupe_last(load(), keys).combine_chunks()
         for start in range(0, table.num_rows, batch_size):
             yield from table.slice(start, batch_size).to_batches()
 

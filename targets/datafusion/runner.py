@@ -149,6 +149,18 @@ def _read(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None 
     from flowc.runtime.errors import RecordError
 
     c = what.connector
+    if c.kind == "nexmark":  # the generator's events, materialized (targets/nexmark.py)
+        from flowc.targets import nexmark
+
+        return nexmark.read_table(what)
+    if c.kind == "postgres":  # a table or query in arrival order (targets/postgres/connector.py)
+        from flowc.targets.postgres.connector import read_table as read_postgres
+
+        if getattr(what, "on_error", "fail") != "fail":
+            raise FlowError(Diagnostic(Code.UNSUPPORTED, "on_error skip / into with a postgres source", c.span,
+                                       "PostgreSQL casts each column to its declared type; a bad value "
+                                       "fails the read"))
+        return read_postgres(c, arrow_schema(what.schema), "source" if isinstance(what, ir.Source) else "table")
     path = resolve_path(program, str(resolve_env(c.get("path"))))
     options: dict = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else {}
     policy = getattr(what, "on_error", "fail")
@@ -182,6 +194,10 @@ def _error_schema(s: ir.Source) -> pa.Schema:
 
 
 def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
+    if c.kind == "postgres":  # one transaction per batch (targets/postgres/connector.py)
+        from flowc.targets.postgres.connector import write_table as write_postgres
+
+        return write_postgres(c, table)
     path = c.get("path")
     path = resolve_path(program, str(resolve_env(path))) if path is not None else None
     try:

@@ -34,7 +34,7 @@ from .expressions import TARGET, aggregate, col, expr, lit_int, paren, time_micr
 from .types import arrow_cast, arrow_type
 
 FILE_CONNECTORS = ("csv", "jsonl", "parquet")
-SINK_CONNECTORS = FILE_CONNECTORS + ("stdout",)
+SINK_CONNECTORS = FILE_CONNECTORS + ("stdout", "postgres")
 
 ARRIVAL = "__arrival"
 ON_TIME = "__on_time"
@@ -88,7 +88,7 @@ def compile_datafusion(program: ir.Program) -> DataFusionPlan:
     """SQL for every source's lateness split and every view; raises UnsupportedFeature for what
     DataFusion cannot run (non-file connectors, relations not lowered yet)."""
     for t in program.tables:
-        _check_connector(t.connector, f"table '{t.name}'", FILE_CONNECTORS)
+        _check_connector(t.connector, f"table '{t.name}'", FILE_CONNECTORS + ("postgres",))
     for s in program.sinks:
         _check_connector(s.connector, f"sink of '{s.view}'", SINK_CONNECTORS)
     sources = tuple(_source_plan(s) for s in program.sources)
@@ -104,7 +104,7 @@ def _check_connector(c: ir.Connector, what: str, allowed: tuple[str, ...]) -> No
 
 
 def _source_plan(s: ir.Source) -> SourcePlan:
-    _check_connector(s.connector, f"source '{s.name}'", FILE_CONNECTORS)
+    _check_connector(s.connector, f"source '{s.name}'", FILE_CONNECTORS + ("nexmark", "postgres"))  # read whole
     if isinstance(s.on_late, ir.Connector):
         _check_connector(s.on_late, f"on_late of source '{s.name}'", SINK_CONNECTORS)
     names = [f.name for f in s.schema]
