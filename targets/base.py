@@ -60,6 +60,10 @@ def describe_connector(program: ir.Program, c: ir.Connector) -> str:
     path = c.get("path")
     if isinstance(path, str):
         return f"{c.kind} {path}"
+    for key in ("table", "topic"):  # never the DSN: it may hold a password
+        value = c.get(key)
+        if isinstance(value, str):
+            return f"{c.kind} {key} {value}"
     return c.kind
 
 
