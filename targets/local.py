@@ -277,7 +277,11 @@ class _Compiler:
             wtype = arrow_type(r.schema[len(r.keys)].type)
             op = WindowAggregateOp(name, node.op.schema, list(r.keys), specs, w.time_col, _window_def(w), wtype,
                                    mode=mode, closes_on_watermark=w.time_col in node.event_time_cols)
-        return _Node(self._add(node.op, op), frozenset())
+        # A window is emitted once the watermark passes its end, so every later output row has a
+        # window_end above the watermark passed on with it: window_end is an event-time column
+        # downstream (window_start is not: it trails the watermark by up to the window size).
+        closes = w is not None and w.time_col in node.event_time_cols
+        return _Node(self._add(node.op, op), frozenset({"window_end"}) if closes else frozenset())
 
 
 def _top_down(r: ir.Rel):
