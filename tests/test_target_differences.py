@@ -102,3 +102,14 @@ def test_datafusion_refuses_distinct_without_a_single_arrival_order():
     text = BIDS + "view v = bids | union bids | distinct auction\n"
     with pytest.raises(FlowError, match="distinct"):
         compile_datafusion(program(text))
+
+
+def test_an_unset_env_argument_is_left_out_of_the_ddl(monkeypatch):
+    from flowc.targets.risingwave import risingwave_sql
+
+    text = ("source bid (auction bigint, date_time timestamp) from nexmark(table = 'bid', events = env('N_EVENTS')) "
+            "event_time date_time watermark 4s\n")
+    monkeypatch.delenv("N_EVENTS", raising=False)
+    assert "nexmark.event.num" not in risingwave_sql(program(text))
+    monkeypatch.setenv("N_EVENTS", "1000")
+    assert "nexmark.event.num = '1000'" in risingwave_sql(program(text))

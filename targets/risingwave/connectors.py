@@ -44,7 +44,9 @@ def _unsupported(c: ir.Connector, hint: str) -> UnsupportedFeature:
 
 
 def _arg(c: ir.Connector, key: str, default: object = None) -> object:
-    return resolve_env(c.get(key, default))
+    """The argument's value; an `env('NAME')` that is unset counts as not given."""
+    value = resolve_env(c.get(key, default))
+    return default if value == "" and isinstance(c.get(key), ir.Env) else value
 
 
 def _text(value: object) -> str:
