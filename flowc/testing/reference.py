@@ -1,0 +1,391 @@
+"""A row-at-a-time reference evaluator, written from SEMANTICS.md for the property tests.
+
+    evaluate(program, inputs) -> Reference(views={name: [row tuple]}, late={source: count})
+
+`program` is lowered IR; `inputs[source]` is that source's rows (dicts) in arrival order, with the
+values the strategies draw: int, float, Decimal, str, bool, None, and timestamps as int microseconds.
+
+It computes the plain relational meaning of each view (SEMANTICS §4) over the rows §1 calls on
+time, which is what every target's consolidated output must equal. Clarity over speed: every view is
+evaluated from scratch, one row at a time, with Python values. It imports neither the runtime nor a
+target, so it is an independent witness and not a copy of either engine.
+
+Choices where SEMANTICS.md is silent, kept in one place (each also shown by both engines):
+- A null event time before any watermark exists is on time (§1 only makes it late once one
+  exists). Such a row gets a null window: tumble gives one (null, null) window, hop gives its
+  size/slide windows all (null, null) (null propagation through `s = ts - ...`), and a session
+  window never contains it (sessions are built from the ordered, non-null times of a key).
+- A global aggregate (no keys, no window) over no rows has one row (count 0, the rest null), as in SQL.
+- `round` of a double to d digits multiplies by 10^d, rounds half away from zero and divides back,
+  as both SQL engines do; `cast(double as integer)` truncates (the IR's documented choice).
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flowc.compiler import ir
+from flowc.compiler import types as T
+
+Row = dict
+
+
+class ReferenceError_(Exception):
+    """The reference met something it does not model (a gap of the reference, not of a target)."""
+
+
+@dataclass
+class Reference:
+    views: dict[str, list[tuple]] = field(default_factory=dict)
+    late: dict[str, int] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- section 1: lateness
+
+
+def split_late(rows: list[Row], event_time: str | None, delay: int | None) -> tuple[list[Row], list[Row]]:
+    """(on-time rows, late rows), both in arrival order. W_i = max(ts_1..ts_i) - D; row i is late
+    iff ts_i < W_{i-1}; a null event time is late once any watermark exists."""
+    if event_time is None:
+        return list(rows), []
+    on_time, late = [], []
+    max_ts = None  # None: W = -infinity
+    for r in rows:
+        ts = r[event_time]
+        watermark = None if max_ts is None else max_ts - (delay or 0)
+        if ts is None:
+            (late if watermark is not None else on_time).append(r)
+            continue
+        if watermark is not None and ts < watermark:
+            late.append(r)
+            continue
+        on_time.append(r)
+        max_ts = ts if max_ts is None else max(max_ts, ts)
+    return on_time, late
+
+
+# ---------------------------------------------------------------- values and expressions
+
+
+def coerce(v, to: T.Type):
+    """A value in the representation of type `to` (int, float, Decimal, str, bool, micros)."""
+    if v is None or to == T.NULL:
+        return v
+    if to == T.DOUBLE:
+        return float(v)
+    if to.name == "decimal":
+        return decimal.Decimal(v) if not isinstance(v, float) else decimal.Decimal(repr(v))
+    return v
+
+
+def _int_range(t: T.Type, v: int) -> int:
+    bits = 32 if t == T.INT else 64
+    if not -(2 ** (bits - 1)) <= v < 2 ** (bits - 1):
+        raise ReferenceError_(f"integer overflow: {v} does not fit {t}")
+    return v
+
+
+def _trunc_div(a: int, b: int) -> int:
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+def _quantize(v: decimal.Decimal, t: T.Type) -> decimal.Decimal:
+    return v.quantize(decimal.Decimal(1).scaleb(-(t.scale or 0)), rounding=decimal.ROUND_HALF_UP)
+
+
+def _round_half_away(x: float) -> float:
+    return math.floor(x + 0.5) if x >= 0 else -math.floor(-x + 0.5)
+
+
+def _kleene_and(a, b):
+    if a is False or b is False:
+        return False
+    if a is None or b is None:
+        return None
+    return True
+
+
+def _kleene_or(a, b):
+    if a is True or b is True:
+        return True
+    if a is None or b is None:
+        return None
+    return False
+
+
+def _common(types: list[T.Type]) -> T.Type:
+    out = types[0]
+    for t in types[1:]:
+        out = T.common_type(out, t) or out
+    return out
+
+
+def _compare_values(fn: str, a, b) -> bool:
+    return {"eq": a == b, "ne": a != b, "lt": a < b, "le": a <= b, "gt": a > b, "ge": a >= b}[fn]
+
+
+def ev(e: ir.Expr, row: Row):
+    """The value of e on one row, with SQL's null rules."""
+    if isinstance(e, ir.ColumnRef):
+        return row[e.name]
+    if isinstance(e, ir.Literal):
+        return coerce(e.value, e.type)
+    if isinstance(e, ir.Case):
+        for cond, value in e.whens:
+            if ev(cond, row) is True:  # a null condition counts as false
+                return coerce(ev(value, row), e.type)
+        return coerce(ev(e.else_, row), e.type) if e.else_ is not None else None
+    if isinstance(e, ir.Cast):
+        return _cast(ev(e.expr, row), e.expr.type, e.type)
+    if isinstance(e, ir.Call):
+        return _call(e, row)
+    raise ReferenceError_(f"expression {type(e).__name__}")
+
+
+def _cast(v, src: T.Type, to: T.Type):
+    if v is None:
+        return None
+    if to.is_integer:
+        if isinstance(v, bool):
+            return int(v)
+        if isinstance(v, str):
+            return _int_range(to, int(v.strip()))
+        return _int_range(to, int(v))  # int() truncates floats and decimals toward zero
+    if to == T.DOUBLE:
+        return float(v)
+    if to.name == "decimal":
+        return _quantize(coerce(v, to), to)
+    if to == T.STRING:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if src in (T.INT, T.BIGINT):
+            return str(v)
+        raise ReferenceError_(f"cast from {src} to string")
+    if to == T.BOOL:
+        return bool(v)
+    if to.is_time_point and src.is_time_point:
+        return v
+    raise ReferenceError_(f"cast from {src} to {to}")
+
+
+def _call(e: ir.Call, row: Row):
+    fn = e.fn
+    if fn == "and":
+        return _kleene_and(ev(e.args[0], row), ev(e.args[1], row))
+    if fn == "or":
+        return _kleene_or(ev(e.args[0], row), ev(e.args[1], row))
+    if fn == "coalesce":
+        for a in e.args:
+            v = ev(a, row)
+            if v is not None:
+                return coerce(v, e.type)
+        return None
+    args = [ev(a, row) for a in e.args]
+    if fn == "is_null":
+        return args[0] is None
+    if fn == "is_not_null":
+        return args[0] is not None
+    if fn == "in":
+        x, out = args[0], False
+        for v in args[1:]:
+            out = _kleene_or(out, None if x is None or v is None else x == v)
+        return out
+    if any(a is None for a in args):
+        return None  # every other function is strict
+    if fn == "not":
+        return not args[0]
+    if fn in ("eq", "ne", "lt", "le", "gt", "ge"):
+        common = _common([a.type for a in e.args])
+        return _compare_values(fn, coerce(args[0], common), coerce(args[1], common))
+    if fn in ("add", "sub"):
+        a_t, b_t = e.args[0].type, e.args[1].type
+        if a_t.is_temporal or b_t.is_temporal or T.INTERVAL in (a_t, b_t):
+            return args[0] + args[1] if fn == "add" else args[0] - args[1]  # micros both
+        a, b = coerce(args[0], e.type), coerce(args[1], e.type)
+        return _numeric_result(a + b if fn == "add" else a - b, e.type)
+    if fn == "mul":
+        a, b = coerce(args[0], e.type), coerce(args[1], e.type)
+        return _numeric_result(a * b, e.type)
+    if fn in ("div", "mod"):
+        a, b = coerce(args[0], e.type), coerce(args[1], e.type)
+        if b == 0:
+            raise ReferenceError_("division by zero")
+        if e.type.is_integer:
+            q = _trunc_div(a, b)
+            return _int_range(e.type, q if fn == "div" else a - q * b)
+        if e.type == T.DOUBLE:
+            return a / b if fn == "div" else math.fmod(a, b)
+        raise ReferenceError_(f"{fn} of decimals")
+    if fn == "neg":
+        return _numeric_result(-args[0], e.type)
+    if fn == "abs":
+        return _numeric_result(abs(args[0]), e.type)
+    if fn == "round":
+        digits = args[1] if len(args) == 2 else 0
+        x = args[0]
+        if e.type.is_integer:
+            if digits >= 0:
+                return x
+            raise ReferenceError_("round of an integer to negative digits")
+        if e.type.name == "decimal":
+            return _quantize(x.quantize(decimal.Decimal(1).scaleb(-digits), rounding=decimal.ROUND_HALF_UP), e.type)
+        scale = 10.0 ** digits
+        return _round_half_away(x * scale) / scale
+    if fn in ("floor", "ceil"):
+        x = args[0]
+        if e.type.is_integer:
+            return x
+        if e.type.name == "decimal":
+            return _quantize(x.to_integral_value(rounding=decimal.ROUND_FLOOR if fn == "floor"
+                                                 else decimal.ROUND_CEILING), e.type)
+        return float(math.floor(x) if fn == "floor" else math.ceil(x))
+    if fn == "concat":
+        return args[0] + args[1]
+    if fn == "lower":
+        return args[0].lower()
+    if fn == "upper":
+        return args[0].upper()
+    if fn == "length":
+        return len(args[0])
+    raise ReferenceError_(f"function {fn}")
+
+
+def _numeric_result(v, t: T.Type):
+    if t.is_integer:
+        return _int_range(t, v)
+    if t.name == "decimal":
+        return _quantize(v, t)
+    return v
+
+
+# ---------------------------------------------------------------- relations
+
+
+def _window_starts(w: ir.WindowSpec, ts: int | None) -> list[int | None]:
+    """The starts of the tumble or hop windows a time belongs to (§2), ascending."""
+    if w.kind == "tumble":
+        return [None if ts is None else ts - ((ts - w.offset) % w.size)]
+    n = w.size // w.slide
+    if ts is None:
+        return [None] * n
+    last = ts - ((ts - w.offset) % w.slide)
+    return [last - j * w.slide for j in reversed(range(n))]
+
+
+def _aggregate_values(a: ir.AggCall, rows: list[Row]):
+    if a.arg is None:
+        return len(rows)
+    values = [v for v in (ev(a.arg, r) for r in rows) if v is not None]
+    if a.fn == "count":
+        return len(values)
+    if a.fn == "count_distinct":
+        return len(set(values))
+    if not values:
+        return None
+    if a.fn == "min":
+        return min(values)
+    if a.fn == "max":
+        return max(values)
+    if a.fn == "sum":
+        if a.type == T.DOUBLE:
+            return math.fsum(float(v) for v in values)
+        total = sum(coerce(v, a.type) for v in values)
+        return _numeric_result(total, a.type) if a.type.name == "decimal" else total
+    if a.fn == "avg":
+        if a.type.name == "decimal":
+            return _quantize(sum(decimal.Decimal(v) for v in values) / len(values), a.type)
+        if all(isinstance(v, int) for v in values):
+            return sum(values) / len(values)  # exact sum, one rounding
+        return math.fsum(values) / len(values)
+    raise ReferenceError_(f"aggregate {a.fn}")
+
+
+class _Evaluator:
+    def __init__(self, program: ir.Program, on_time: Mapping[str, list[Row]]):
+        self.program = program
+        self.on_time = on_time
+        self.views: dict[str, list[Row]] = {}
+
+    def rel(self, r: ir.Rel) -> list[Row]:
+        if isinstance(r, ir.Scan):
+            if r.kind == "source":
+                rows = self.on_time[r.name]
+            elif r.kind == "view":
+                rows = self.views[r.name]
+            else:
+                raise ReferenceError_(f"scan of a {r.kind}")
+            names = ir.schema_names(r.columns)
+            return [{n: row[n] for n in names} for row in rows]
+        if isinstance(r, ir.Filter):
+            return [row for row in self.rel(r.input) if ev(r.predicate, row) is True]
+        if isinstance(r, ir.Project):
+            return [{n: ev(e, row) for n, e in r.columns} for row in self.rel(r.input)]
+        if isinstance(r, ir.WindowAssign):
+            out = []
+            for row in self.rel(r.input):
+                for s in _window_starts(r.window, row[r.window.time_col]):
+                    out.append({**row, "window_start": s, "window_end": None if s is None else s + r.window.size})
+            return out
+        if isinstance(r, ir.Aggregate):
+            return self.aggregate(r, self.rel(r.input))
+        raise ReferenceError_(f"the reference does not model {type(r).__name__} yet")
+
+    def aggregate(self, r: ir.Aggregate, rows: list[Row]) -> list[Row]:
+        groups: dict[tuple, list[Row]] = {}
+        w = r.window
+        for row in rows:
+            key = tuple(row[k] for k in r.keys)
+            if w is None:
+                groups.setdefault(key, []).append(row)
+            elif w.kind in ("tumble", "hop"):
+                for s in _window_starts(w, row[w.time_col]):
+                    end = None if s is None else s + w.size
+                    groups.setdefault(key + (s, end), []).append(row)
+            else:
+                groups.setdefault(key, []).append(row)
+        if w is not None and w.kind == "session":
+            groups = self._sessions(w, groups)
+        if w is None and not r.keys and not groups:
+            groups[()] = []  # SQL: an aggregate without GROUP BY has one row, even over no rows
+        out = []
+        for key, members in groups.items():
+            row = dict(zip(ir.schema_names(r.schema), key, strict=False))
+            for a in r.aggs:
+                row[a.name] = _aggregate_values(a, members)
+            out.append(row)
+        return out
+
+    @staticmethod
+    def _sessions(w: ir.WindowSpec, by_key: dict[tuple, list[Row]]) -> dict[tuple, list[Row]]:
+        out: dict[tuple, list[Row]] = {}
+        for key, rows in by_key.items():
+            timed = sorted((r for r in rows if r[w.time_col] is not None), key=lambda r: r[w.time_col])
+            session: list[Row] = []
+            for r in timed:
+                if session and r[w.time_col] - session[-1][w.time_col] >= w.gap:
+                    out[key + (session[0][w.time_col], session[-1][w.time_col] + w.gap)] = session
+                    session = []
+                session.append(r)
+            if session:
+                out[key + (session[0][w.time_col], session[-1][w.time_col] + w.gap)] = session
+        return out
+
+
+def evaluate(program: ir.Program, inputs: Mapping[str, list[Row]]) -> Reference:
+    """Each view's relational contents over the on-time rows, as tuples in schema order."""
+    result = Reference()
+    on_time: dict[str, list[Row]] = {}
+    for s in program.sources:
+        on_time[s.name], late = split_late(inputs[s.name], s.event_time, s.watermark)
+        result.late[s.name] = len(late)
+    ev_ = _Evaluator(program, on_time)
+    for v in program.views:
+        rows = ev_.rel(v.plan)
+        ev_.views[v.name] = rows
+        names = ir.schema_names(v.schema)
+        result.views[v.name] = [tuple(row[n] for n in names) for row in rows]
+    return result

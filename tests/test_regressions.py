@@ -1,0 +1,38 @@
+"""Every folder of tests/corpus/regressions: local at batch sizes 1, 7, 10000, DataFusion and the
+reference evaluator agree (SEMANTICS §4).
+
+A folder holds program.flow, the CSV files its sources read, and README.md saying what should
+happen. A folder with an OPEN file is a known open bug (the file says which): it is a strict xfail,
+so the day it is fixed the test fails until OPEN is deleted.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from flowc.testing.differential import check_directory
+
+ROOT = os.path.join(os.path.dirname(__file__), "corpus", "regressions")
+FOLDERS = sorted(d for d in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, d, "program.flow")))
+
+
+def _param(name: str):
+    open_file = os.path.join(ROOT, name, "OPEN")
+    if os.path.exists(open_file):
+        with open(open_file, encoding="utf-8") as f:
+            reason = f.read().strip()
+        return pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason), id=name)
+    return pytest.param(name, id=name)
+
+
+@pytest.mark.parametrize("name", [_param(n) for n in FOLDERS])
+def test_regression(name):
+    check_directory(os.path.join(ROOT, name), batch_sizes=(1, 7, 10_000)).assert_ok()
+
+
+def test_every_folder_says_what_should_happen():
+    assert FOLDERS, "the regression corpus is empty"
+    for name in FOLDERS:
+        assert os.path.isfile(os.path.join(ROOT, name, "README.md")), f"{name} has no README.md"
