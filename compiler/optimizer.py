@@ -35,14 +35,23 @@ def optimize(program: ir.Program, verify: bool = False,
     return program.with_views(views)
 
 
+MAX_ROUNDS = 8
+
+
 def _optimize_view(view: ir.View, verify: bool, passes: list[tuple[str, Pass]]) -> ir.View:
+    # Passes enable each other (pruning adds a projection that pushdown can then move a filter
+    # through), so the list runs until a round changes nothing: optimize(optimize(p)) == optimize(p).
     plan = view.plan
-    for name, run in passes:
-        new = run(plan)
-        if verify:
-            verify_plan(new, f"after pass {name} on view {view.name}")
-            if new.schema != plan.schema:
-                raise ir.IRError(f"pass {name} changed the schema of view {view.name}: "
-                                 f"{plan.schema} -> {new.schema}")
-        plan = new
-    return view if plan is view.plan else replace(view, plan=plan)
+    for _ in range(MAX_ROUNDS):
+        before = plan
+        for name, run in passes:
+            new = run(plan)
+            if verify:
+                verify_plan(new, f"after pass {name} on view {view.name}")
+                if new.schema != plan.schema:
+                    raise ir.IRError(f"pass {name} changed the schema of view {view.name}: "
+                                     f"{plan.schema} -> {new.schema}")
+            plan = new
+        if plan == before:
+            break
+    return view if plan == view.plan else replace(view, plan=plan)

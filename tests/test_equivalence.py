@@ -115,20 +115,16 @@ def test_optimizer_keeps_results(case):
 
 
 @given(cases(max_rows=0))
-def test_optimizer_reaches_a_fixpoint(case):
-    """optimize is meant to be idempotent; today two runs are needed for its fixpoint (the two
-    strict xfails below pin why). When they are fixed, assert `twice == once` here instead."""
+def test_optimizer_is_idempotent(case):
     once = optimize(lower(case.program), verify=True)
     twice = optimize(once, verify=True)
-    thrice = optimize(twice, verify=True)
     note(f"once:\n{format_program(once)}\ntwice:\n{format_program(twice)}")
-    assert thrice == twice
+    assert twice == once
 
 
-@pytest.mark.xfail(strict=True, reason="merge_filters re-associates `a and (b and c)` on every run")
 def test_optimizer_is_idempotent_on_nested_conjunctions():
-    """Found by test_optimizer_is_idempotent: the second run turns `false and (false and false)` into
-    `(false and false) and false`, so optimize(optimize(p)) != optimize(p) structurally."""
+    """Found by hypothesis: merge_filters and pushdown chained conjunctions differently, so a second
+    run turned `a and (b and c)` into `(a and b) and c`. Both now build the same left-chained form."""
     p = lower(parse("source s (k bigint, a bigint, ts timestamp) from csv('s.csv')\n"
                     "view v1 = s | where k > 1 and (k > 2 and k > 3) | select ts\n"))
     once = optimize(p, verify=True)
@@ -148,10 +144,9 @@ def test_strategies_refuse_unknown_avoid_names(data):
         data.draw(cases(avoid=frozenset({"no_such_thing"})))
 
 
-@pytest.mark.xfail(strict=True, reason="prune_columns prunes below a filter only on the second run")
 def test_optimizer_is_idempotent_on_pruning_after_a_filter():
-    """Found by hypothesis: the first run leaves `Filter d` passing column d to a session aggregate
-    that does not read it; the second run adds `Project k, a, ts` above the filter."""
+    """Found by hypothesis: pruning put a projection under a filter that the next run's pushdown
+    moved; the optimizer now runs its pass list until a round changes nothing."""
     p = lower(parse("source s (k bigint, a bigint, b bigint, d bool, ts timestamp) from csv('s.csv')\n"
                     "view v1 = s | where d | window session(ts, gap = 1s) | aggregate n = count() by k, a\n"))
     once = optimize(p, verify=True)
