@@ -214,3 +214,21 @@ def test_window_on_a_column_other_than_the_event_time_is_refused():
     assert d.code is Code.BAD_ARGUMENT
     assert d.message == "window on 't2', but this pipeline's event time is t1"
     at(d, 2, 28, "t2")
+
+
+def test_join_output_name_collision_is_ambiguous():
+    d = one("source l (id bigint, a_id bigint) from csv('l.csv')\n"
+            "source r (id bigint) from csv('r.csv')\n"
+            "view v = l | join r as a on id = a.id\n")
+    assert d.code is Code.AMBIGUOUS_COLUMN
+    assert d.message == "joined column 'a.id' would be named 'a_id', which the left side already has"
+    at(d, 3, 14)
+    assert d.hint == "rename it before the join: `join (r | select ...) as a`"
+
+
+def test_join_renames_colliding_right_columns():
+    from flowc.dsl.lower import lower as lower_
+    program = lower_(parse("source l (id bigint, ts timestamp) from csv('l.csv')\n"
+                           "source r (id bigint, ts timestamp, v string) from csv('r.csv')\n"
+                           "view v = l | join r as a on id = a.id\n", "j.flow"))
+    assert [f.name for f in program.view("v").schema] == ["id", "ts", "a_id", "a_ts", "v"]
