@@ -103,9 +103,12 @@ def _pack_keys(table: pa.Table, keys: list[str]):
         spans.append(span)
         values.append(c.to_numpy())
         types.append(c.type)
-    codes = np.zeros(table.num_rows, dtype=np.int64)
-    for v, lo, span in zip(values, mins, spans, strict=True):
-        codes = codes * span + (v.astype(np.int64) - lo)
+    # in place, one int64 array: no temporary per key (astype(copy=False) leaves int64 alone)
+    codes = np.subtract(values[0], mins[0], dtype=np.int64)
+    for v, lo, span in zip(values[1:], mins[1:], spans[1:], strict=True):
+        codes *= span
+        codes += v.astype(np.int64, copy=False)
+        codes -= lo
 
     def unpack(packed: pa.Array) -> list[pa.Array]:
         rest = packed.to_numpy(zero_copy_only=False).astype(np.int64)
@@ -290,6 +293,56 @@ class GroupState:
         return pa.Table.from_arrays([p.empty_value() for p in self.partials], schema=pa.schema(list(self.schema)[:-1]))
 
 
+# ---------------------------------------------------------------- pre-aggregated panes (windowed final)
+
+_MERGE_FN = {"count": "sum", "sum": "sum", "min": "min", "max": "max"}
+
+
+def _pre_aggregable(a: AggSpec, schema: pa.Schema) -> bool:
+    """Whether a pane's partial of `a` can be merged exactly into the window's result: counts,
+    sums, min and max always; avg of integers and floats (a sum and a count); never count_distinct
+    (kept raw) nor avg of decimals (its rounding is the mean kernel's)."""
+    if a.fn == "count_distinct":
+        return False
+    if a.fn == "avg":
+        t = schema.field(a.arg).type
+        return pa.types.is_integer(t) or pa.types.is_floating(t)
+    return True
+
+
+class PanePartials:
+    """Each pane's rows reduced to one partial row per group as the batch arrives (one group_by on
+    keys + pane over the batch), so raw rows are grouped once, not size/slide times, and a window's
+    result merges the partials of its panes (k small tables) when it closes."""
+
+    def __init__(self, keys: list[str], aggs: list[AggSpec]):
+        self.keys = keys
+        self.partials = [_Partial(a) for a in aggs]
+        self.specs = [s for p in self.partials for s in p.arrow]
+        self.names = [f"__p{i}" for i in range(len(self.specs))]
+        fns = []
+        for p in self.partials:
+            fns += ["sum", "sum"] if p.spec.fn == "avg" else [_MERGE_FN[p.spec.fn]]
+        self.merge_specs = [(n, f, _NULL_IF_EMPTY) for n, f in zip(self.names, fns, strict=True)]
+
+    def reduce(self, rows: pa.Table, panes: np.ndarray) -> list[tuple[int, pa.Table]]:
+        """(pane, partial rows: keys then the partial columns) for each pane of `rows`."""
+        t = rows.append_column(_WINDOW_KEY, pa.array(panes))
+        key_cols, part_cols = _run_group_by(t, self.keys + [_WINDOW_KEY], self.specs)
+        out = pa.Table.from_arrays(key_cols[:-1] + part_cols, names=self.keys + self.names)
+        return split_by(key_cols[-1].to_numpy(zero_copy_only=False), out)
+
+    def merge(self, table: pa.Table, window_col: str) -> tuple[list[pa.Array], pa.Array, list[pa.Array]]:
+        """(key columns, window column, final aggregate columns) of partials grouped by keys + window."""
+        key_cols, parts = _run_group_by(table, self.keys + [window_col], self.merge_specs)
+        finals, i = [], 0
+        for p in self.partials:
+            n = len(p.arrow)
+            finals.append(p._final(parts[i:i + n]).cast(p.spec.type))
+            i += n
+        return key_cols[:-1], key_cols[-1], finals
+
+
 # ---------------------------------------------------------------- operators
 
 
@@ -370,6 +423,10 @@ class WindowAggregateOp(Operator):
         self.null_rows: list[pa.RecordBatch] = []
         # changes mode: partial aggregates per open window (None: the null window)
         self.states: dict[int | None, GroupState] = {}
+        # final mode with mergeable aggregates: panes hold partials (PanePartials), not raw rows
+        self.pre = (PanePartials(keys, aggs) if mode == "final" and window.per_row > 1
+                    and all(_pre_aggregable(a, input_schema) for a in aggs) else None)
+        self._sealed: set[int] = set()  # panes whose rows were reduced to partials (self.panes[p] == [partials])
 
     # -- input
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
@@ -441,6 +498,8 @@ class WindowAggregateOp(Operator):
             if watermark == END_OF_INPUT:
                 self.states.clear()
             return
+        if self.pre is not None:
+            self._seal(watermark)
         closing = []
         while self._pending and self._pending[0] + size <= watermark:
             s = heapq.heappop(self._pending)
@@ -449,6 +508,7 @@ class WindowAggregateOp(Operator):
         out = [self._close(closing)] if closing else []
         for pane in [p for p in self.panes if p + size <= watermark]:
             del self.panes[pane]  # its last window has closed
+            self._sealed.discard(pane)
         if watermark == END_OF_INPUT and self.null_rows:
             table = pa.Table.from_batches(self.null_rows, self._needed_schema)
             self.null_rows = []
@@ -459,20 +519,48 @@ class WindowAggregateOp(Operator):
             for b in pa.concat_tables(out).combine_chunks().to_batches():
                 self.emit(b)
 
+    def _seal(self, watermark: int) -> None:
+        """Panes the watermark has passed get no more rows: each is reduced to one partial row per
+        group (all such panes in one group_by), which the size/slide windows holding it then merge."""
+        done = sorted(p for p in self.panes if p + self.window.slide <= watermark and p not in self._sealed)
+        if not done:
+            return
+        batches, panes = [], []
+        for p in done:
+            for b in self.panes[p]:
+                batches.append(b)
+                panes.append(np.full(b.num_rows, p, np.int64))
+        rows = pa.Table.from_batches(batches, self._needed_schema)
+        for p in done:
+            self.panes[p] = []
+            self._sealed.add(p)
+        for p, part in self.pre.reduce(rows, np.concatenate(panes)):
+            self.panes[p] = [part]
+
     def _close(self, starts: list[int]) -> pa.Table:
         """Results of the windows starting at `starts`: their panes' rows, tagged with the window start,
         in one group_by on (keys, window start), so closing many windows at once stays one call."""
         tables = []
         for start in starts:
-            batches = []
+            parts = []
             for pane in range(start, start + self.window.size, self.window.slide):
-                batches += self.panes.get(pane, [])
-            t = pa.Table.from_batches(batches, self._needed_schema)
+                parts += self.panes.get(pane, [])
+            if not parts:
+                continue
+            t = pa.concat_tables(parts) if self.pre is not None else pa.Table.from_batches(parts, self._needed_schema)
             tables.append(t.append_column(_WINDOW_KEY, pa.array(np.full(t.num_rows, start, np.int64))))
-        res = group_aggregate(pa.concat_tables(tables), self.keys + [_WINDOW_KEY], self.aggs).sort_by(_WINDOW_KEY)
-        ws = res.column(_WINDOW_KEY).to_numpy()
         nk = len(self.keys)
-        cols = [c.combine_chunks() for c in res.columns]
+        if not tables:
+            return self._final_schema.empty_table()
+        if self.pre is not None:
+            key_cols, wcol, finals = self.pre.merge(pa.concat_tables(tables), _WINDOW_KEY)
+            order = pa.array(np.argsort(wcol.to_numpy(zero_copy_only=False), kind="stable"))
+            ws = wcol.take(order).to_numpy(zero_copy_only=False)
+            cols = [c.take(order) for c in key_cols] + [None] + [c.take(order) for c in finals]
+        else:
+            res = group_aggregate(pa.concat_tables(tables), self.keys + [_WINDOW_KEY], self.aggs).sort_by(_WINDOW_KEY)
+            ws = res.column(_WINDOW_KEY).to_numpy()
+            cols = [c.combine_chunks() for c in res.columns]
         cols = cols[:nk] + [window_column(ws, None, self.window_type),
                             window_column(ws + self.window.size, None, self.window_type)] + cols[nk + 1:]
         return pa.Table.from_arrays(cols, schema=self._final_schema)

@@ -150,8 +150,8 @@ def _as_table(rows: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.Table.from_batches([rows]) if isinstance(rows, pa.RecordBatch) else rows
 
 
-def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch, left_keys: Sequence[pa.Array],
-              right: pa.Table | pa.RecordBatch, right_keys: Sequence[pa.Array]
+def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch | RowsView, left_keys: Sequence[pa.Array],
+              right: pa.Table | pa.RecordBatch | RowsView, right_keys: Sequence[pa.Array]
               ) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """The joined rows (left columns, then right) that satisfy the condition, with their left and
     right row indices."""
@@ -159,8 +159,8 @@ def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch, left_k
     schema = pa.schema(spec.output_fields)
     if len(li) == 0:
         return schema.empty_table(), li, ri
-    lt = _as_table(left).take(pa.array(li))
-    rt = _as_table(right).take(pa.array(ri))
+    lt = _take(left, li)
+    rt = _take(right, ri)
     joined = pa.Table.from_arrays(lt.columns + rt.columns, schema=schema)
     if spec.condition is not None:
         mask = _evaluate(name, spec.condition, joined)
@@ -171,6 +171,12 @@ def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch, left_k
             joined = joined.filter(pa.array(keep))
             li, ri = li[keep], ri[keep]
     return joined, li, ri
+
+
+def _take(rows: pa.Table | pa.RecordBatch | RowsView, idx: np.ndarray) -> pa.Table:
+    if isinstance(rows, RowsView):
+        return rows.take(idx)
+    return _as_table(rows).take(pa.array(idx))
 
 
 def pad_right(spec: JoinSpec, left: pa.Table | pa.RecordBatch) -> pa.Table:
@@ -199,20 +205,113 @@ def shift(watermark: int, delta: int | None) -> int:
 # ---------------------------------------------------------------- kept rows
 
 
+@dataclass
+class _Piece:
+    """One appended batch of kept rows with its keys, weights, event times, match counts and time range."""
+
+    rows: pa.RecordBatch
+    keys: list[pa.Array]
+    weights: np.ndarray
+    ts: np.ndarray
+    counts: np.ndarray
+    tmin: int
+    tmax: int
+    dead_before: int = NO_WATERMARK  # rows with ts below this are evicted, still in place (see remove_before)
+    n_dead: int = 0
+
+
+def _live(p: _Piece) -> _Piece:
+    """The piece without its dead rows (see KeptRows.remove_before)."""
+    if not p.n_dead:
+        return p
+    keep = p.ts >= p.dead_before
+    mask = pa.array(keep)
+    ts = p.ts[keep]
+    return _Piece(p.rows.filter(mask), [k.filter(mask) for k in p.keys], p.weights[keep], ts, p.counts[keep],
+                  int(ts.min()) if len(ts) else p.dead_before, int(ts.max()) if len(ts) else p.dead_before)
+
+
+def _concat_pieces(schema: pa.Schema, n_keys: int, pieces: list[_Piece]) -> _Piece:
+    pieces = [_live(p) for p in pieces]
+    rows = pa.Table.from_batches([p.rows for p in pieces], schema).combine_chunks()
+    batch = rows.to_batches()[0] if rows.num_rows else pa.RecordBatch.from_pylist([], schema=schema)
+    return _Piece(batch, [pa.concat_arrays([p.keys[i] for p in pieces]) for i in range(n_keys)],
+                  np.concatenate([p.weights for p in pieces]), np.concatenate([p.ts for p in pieces]),
+                  np.concatenate([p.counts for p in pieces]), min(p.tmin for p in pieces),
+                  max(p.tmax for p in pieces))
+
+
+class RowsView:
+    """Some kept pieces seen as one run of rows (indices in piece order). Only the join keys and
+    weights are concatenated: the payload columns (strings included) are gathered for the matched
+    indices alone, so a probe costs what the keys cost, not what the kept rows weigh."""
+
+    def __init__(self, schema: pa.Schema, n_keys: int, pieces: list[_Piece]):
+        self.schema = schema
+        self.pieces = pieces
+        self.offsets = np.cumsum([0] + [p.rows.num_rows for p in pieces]).astype(np.int64)
+        self.num_rows = int(self.offsets[-1])
+        if len(pieces) == 1:
+            self.keys = list(pieces[0].keys)
+            self.weights = pieces[0].weights
+        elif pieces:
+            self.keys = [pa.concat_arrays([p.keys[i] for p in pieces]) for i in range(n_keys)]
+            self.weights = np.concatenate([p.weights for p in pieces])
+        else:
+            self.keys = [pa.nulls(0)] * n_keys
+            self.weights = np.zeros(0, np.int64)
+
+    def take(self, idx: np.ndarray) -> pa.Table:
+        """The rows at view indices idx, in that order."""
+        if len(self.pieces) == 1:
+            return pa.Table.from_batches([self.pieces[0].rows]).take(pa.array(idx, pa.int64()))
+        if len(idx) == 0:
+            return self.schema.empty_table()
+        piece = np.searchsorted(self.offsets, idx, side="right") - 1
+        local = idx - self.offsets[piece]
+        order = np.argsort(piece, kind="stable")
+        sp = piece[order]
+        bounds = [0, *(np.flatnonzero(np.diff(sp)) + 1).tolist(), len(sp)]
+        parts = [self.pieces[int(sp[s])].rows.take(pa.array(local[order[s:e]]))
+                 for s, e in zip(bounds[:-1], bounds[1:], strict=True)]
+        grouped = pa.Table.from_batches(parts, self.schema).combine_chunks()
+        if (np.diff(piece) >= 0).all():  # already in piece order: no permutation back
+            return grouped
+        inverse = np.empty(len(order), np.int64)
+        inverse[order] = np.arange(len(order), dtype=np.int64)
+        return grouped.take(pa.array(inverse))
+
+    def filter(self, mask: np.ndarray | pa.Array) -> pa.Table:
+        if isinstance(mask, pa.Array):
+            mask = mask.to_numpy(zero_copy_only=False)
+        return self.take(np.flatnonzero(mask))
+
+    def add_counts(self, idx: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Adds match-count deltas to view rows idx (in the pieces, in place); returns every view
+        row's count before and after."""
+        counts = np.concatenate([p.counts for p in self.pieces]) if self.pieces else np.zeros(0, np.int64)
+        before = counts.copy()
+        np.add.at(counts, idx, delta)
+        for p, s in zip(self.pieces, self.offsets[:-1].tolist(), strict=True):
+            p.counts[:] = counts[s: s + p.rows.num_rows]
+        return before, counts
+
+
 class KeptRows:
-    """Rows one side of a join keeps: their batches (output names), join keys, weights, event times
-    (interval joins) and match counts (left joins). Appends are cheap; the concatenation the next
-    match needs is built once and cached until the rows change."""
+    """Rows one side of a join keeps, as the pieces they arrived in: batches (output names), join
+    keys, weights, event times (interval joins) and match counts (left joins), each piece with its
+    time range. An interval join probes only the pieces whose time range can match and drops whole
+    pieces behind the watermark, so its per-batch work follows the join horizon, not the state;
+    many small pieces are merged now and then so a piece list stays short."""
+
+    MAX_PIECES = 64
+    MERGE = 8
 
     def __init__(self, schema: pa.Schema, n_keys: int):
         self.schema = schema
         self.n_keys = n_keys
-        self._rows: list[pa.RecordBatch] = []
-        self._keys: list[list[pa.Array]] = []
-        self._weights: list[np.ndarray] = []
-        self._ts: list[np.ndarray] = []
-        self._counts: list[np.ndarray] = []
-        self._whole: tuple | None = None
+        self.pieces: list[_Piece] = []
+        self._all: RowsView | None = None
         self.n = 0
         self.min_ts = END_OF_INPUT
 
@@ -221,63 +320,78 @@ class KeptRows:
 
     def append(self, rows: pa.RecordBatch, keys: list[pa.Array], weights: np.ndarray,
                ts: np.ndarray | None = None, counts: np.ndarray | None = None) -> None:
-        if rows.num_rows == 0:
+        n = rows.num_rows
+        if n == 0:
             return
-        self._rows.append(rows)
-        self._keys.append(keys)
-        self._weights.append(weights)
-        self._ts.append(ts if ts is not None else np.zeros(rows.num_rows, np.int64))
-        self._counts.append(counts if counts is not None else np.zeros(rows.num_rows, np.int64))
-        self.n += rows.num_rows
-        if ts is not None and len(ts):
-            self.min_ts = min(self.min_ts, int(ts.min()))
-        self._whole = None
+        ts_ = ts if ts is not None else np.zeros(n, np.int64)
+        tmin, tmax = (int(ts_.min()), int(ts_.max())) if ts is not None else (0, 0)
+        self.pieces.append(_Piece(rows, list(keys), weights, ts_,
+                                  counts if counts is not None else np.zeros(n, np.int64), tmin, tmax))
+        self.n += n
+        if ts is not None:
+            self.min_ts = min(self.min_ts, tmin)
+        if len(self.pieces) > self.MAX_PIECES:
+            # consecutive pieces merged in groups: arrival order (hence time locality) is kept
+            m = self.MERGE
+            self.pieces = [_concat_pieces(self.schema, self.n_keys, self.pieces[i:i + m]) if m > 1 else self.pieces[i]
+                           for i in range(0, len(self.pieces), m)]
+        self._all = None
 
-    def whole(self) -> tuple[pa.Table, list[pa.Array], np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, keys, weights, event times, match counts) of everything kept, as one piece."""
-        if self._whole is None:
-            if not self._rows:
-                none = np.zeros(0, np.int64)
-                self._whole = (self.schema.empty_table(), [pa.nulls(0)] * self.n_keys, none, none, none)
-            else:
-                rows = pa.Table.from_batches(self._rows, self.schema).combine_chunks()
-                keys = [pa.concat_arrays([k[i] for k in self._keys]) for i in range(self.n_keys)]
-                self._whole = (rows, keys, np.concatenate(self._weights), np.concatenate(self._ts),
-                               np.concatenate(self._counts))
-                # keep the one piece, so the next concatenation does not redo this one
-                self._rows = rows.to_batches()
-                self._keys = [keys]
-                self._weights, self._ts, self._counts = [self._whole[2]], [self._whole[3]], [self._whole[4]]
-        return self._whole
+    def view(self, t_lo: int | None = None, t_hi: int | None = None) -> RowsView:
+        """The kept rows (all, or those of the pieces whose time range meets [t_lo, t_hi])."""
+        if t_lo is None and t_hi is None:
+            if self._all is None:
+                self._all = RowsView(self.schema, self.n_keys, self.pieces)
+            return self._all
+        lo = NO_WATERMARK if t_lo is None else t_lo
+        hi = END_OF_INPUT if t_hi is None else t_hi
+        return RowsView(self.schema, self.n_keys, [p for p in self.pieces if p.tmax >= lo and p.tmin <= hi])
 
-    def add_counts(self, idx: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Adds match-count deltas to rows idx (indices into `whole()`); returns every row's count
-        before and after."""
-        counts = self.whole()[4]
-        before = counts.copy()
-        np.add.at(counts, idx, delta)  # in place: the kept piece shares this array
-        return before, counts
-
-    def remove_before(self, threshold: int) -> tuple[pa.Table, np.ndarray] | None:
-        """Drops the rows whose event time is below `threshold`; returns them with their match
-        counts, or None when nothing is that old."""
+    def remove_before(self, threshold: int, want_gone: bool = True) -> tuple[pa.Table, np.ndarray] | None:
+        """Drops the rows whose event time is below `threshold`; returns them (when `want_gone`) with
+        their match counts, or None when nothing is that old. A piece entirely below goes at once;
+        in a piece straddling the threshold the old rows are only marked dead (they can no longer
+        satisfy the join's time bound, so probing them finds nothing) until half the piece is dead,
+        when it is filtered: re-filtering a batch's strings at every watermark costs more than the
+        join."""
         if self.n == 0 or self.min_ts >= threshold:
             return None
-        rows, keys, weights, ts, counts = self.whole()
-        old = ts < threshold
-        keep = ~old
-        gone = (rows.filter(pa.array(old)), counts[old])
-        kept_rows = rows.filter(pa.array(keep)).combine_chunks()
-        self._rows = kept_rows.to_batches() if kept_rows.num_rows else []
-        mask = pa.array(keep)
-        self._keys = [[k.filter(mask) for k in keys]] if self._rows else []
-        self._weights = [weights[keep]] if self._rows else []
-        self._ts = [ts[keep]] if self._rows else []
-        self._counts = [counts[keep]] if self._rows else []
-        self.n = int(keep.sum())
-        self.min_ts = int(ts[keep].min()) if self.n else END_OF_INPUT
-        self._whole = None
-        return gone
+        gone_rows: list[pa.RecordBatch] = []
+        gone_counts: list[np.ndarray] = []
+        kept: list[_Piece] = []
+        for p in self.pieces:
+            if p.tmin >= threshold or p.dead_before >= threshold:
+                kept.append(p)
+                continue
+            if p.tmax < threshold:
+                if want_gone:
+                    if p.n_dead:
+                        live = p.ts >= p.dead_before
+                        gone_rows.append(p.rows.filter(pa.array(live)))
+                        gone_counts.append(p.counts[live])
+                    else:
+                        gone_rows.append(p.rows)
+                        gone_counts.append(p.counts)
+                continue
+            newly = p.ts < threshold
+            if p.n_dead:
+                newly &= p.ts >= p.dead_before
+            if want_gone:
+                gone_rows.append(p.rows.filter(pa.array(newly)))
+                gone_counts.append(p.counts[newly])
+            p.n_dead += int(newly.sum())
+            p.dead_before = threshold
+            if 2 * p.n_dead > p.rows.num_rows:
+                p = _live(p)
+            kept.append(p)
+        self.pieces = kept
+        self.n = sum(p.rows.num_rows - p.n_dead for p in kept)
+        self.min_ts = min((max(p.tmin, p.dead_before) for p in kept), default=END_OF_INPUT)
+        self._all = None
+        if not want_gone:
+            return None
+        return (pa.Table.from_batches(gone_rows, self.schema),
+                np.concatenate(gone_counts) if gone_counts else np.zeros(0, np.int64))
 
 
 class _JoinBase(Operator):
@@ -351,13 +465,12 @@ class IntervalJoinOp(_JoinBase):
         time_col = self.bound.left_time if port == LEFT else self.bound.right_time
         ts, valid = micros(rows.column(time_col))
         keys = self.spec.keys(self.name, port, rows)
-        other = self.kept[1 - port]
-        o_rows, o_keys, _, _, _ = other.whole()
+        other = self.kept[1 - port].view(*self._reach(port, ts[valid]))
         if port == LEFT:
-            joined, li, ri = join_rows(self.name, self.spec, rows, keys, o_rows, o_keys)
+            joined, li, ri = join_rows(self.name, self.spec, rows, keys, other, other.keys)
             matched = np.bincount(li, minlength=rows.num_rows).astype(np.int64)
         else:
-            joined, li, ri = join_rows(self.name, self.spec, o_rows, o_keys, rows, keys)
+            joined, li, ri = join_rows(self.name, self.spec, other, other.keys, rows, keys)
             if self.spec.kind == "left" and len(li):
                 other.add_counts(li, np.ones(len(li), np.int64))
             matched = None
@@ -380,6 +493,17 @@ class IntervalJoinOp(_JoinBase):
         self._evict()
         self._forward(self.output_watermark())
 
+    def _reach(self, port: int, ts: np.ndarray) -> tuple[int | None, int | None]:
+        """The other side's times that rows at `ts` on `port` can meet (lo <= left - right <= hi);
+        (None, None) is everything. Rows without a time meet nothing: an empty range."""
+        if len(ts) == 0:
+            return END_OF_INPUT, NO_WATERMARK
+        t0, t1 = int(ts.min()), int(ts.max())
+        lo, hi = self.bound.lo, self.bound.hi
+        if port == LEFT:  # right in [left - hi, left - lo]
+            return (None if hi is None else t0 - hi), (None if lo is None else t1 - lo)
+        return (None if lo is None else t0 + lo), (None if hi is None else t1 + hi)
+
     def thresholds(self) -> tuple[int, int]:
         """Left rows below the first, right rows below the second can no longer match."""
         w_left, w_right = self._in_wm
@@ -394,11 +518,12 @@ class IntervalJoinOp(_JoinBase):
 
     def _evict(self) -> None:
         t_left, t_right = self.thresholds()
-        gone = self.kept[LEFT].remove_before(t_left)
-        if gone is not None and self.spec.kind == "left":
+        left_join = self.spec.kind == "left"
+        gone = self.kept[LEFT].remove_before(t_left, want_gone=left_join)
+        if gone is not None and left_join:
             rows, counts = gone
             self._emit_table(pad_right(self.spec, rows.filter(pa.array(counts == 0))))
-        self.kept[RIGHT].remove_before(t_right)
+        self.kept[RIGHT].remove_before(t_right, want_gone=False)
 
 
 # ---------------------------------------------------------------- window join
@@ -472,8 +597,8 @@ class RegularJoinOp(_JoinBase):
         if rows.num_rows == 0:
             return
         keys = self.spec.keys(self.name, port, rows)
-        other = self.kept[1 - port]
-        o_rows, o_keys, o_weights, _, _ = other.whole()
+        other = self.kept[1 - port].view()
+        o_rows, o_keys, o_weights = other, other.keys, other.weights
         left_join = self.spec.kind == "left"
         if port == LEFT:
             joined, li, ri = join_rows(self.name, self.spec, rows, keys, o_rows, o_keys)
@@ -538,7 +663,8 @@ class LookupJoinOp(_JoinBase):
             self._note_state()
             return
         self.ensure_loaded()
-        t_rows, t_keys, _, _, _ = self.table.whole()
+        t_rows = self.table.view()
+        t_keys = t_rows.keys
         keys = self.spec.keys(self.name, LEFT, rows)
         joined, li, _ = join_rows(self.name, self.spec, rows, keys, t_rows, t_keys)
         self._emit_table(joined)

@@ -196,13 +196,39 @@ def random_strings(rng: np.random.Generator, n: int, max_length: int, space: str
     return pc.utf8_trim(_strings(lengths, chars), characters=space)
 
 
-def extra_strings(rng: np.random.Generator, current_size: np.ndarray | int, average: int, n: int) -> pa.Array:
-    """StringsGenerator.nextExtra: pad the record to `average` bytes on average, +-20%."""
+_FILLER_BYTES = 1 << 24  # > the largest chunk's extra bytes (46 * 2000 bids * 120 bytes = 11 MB)
+_fillers: dict[int, pa.Buffer] = {}
+
+
+def _filler(seed: int) -> pa.Buffer:
+    """Lowercase letters shared by every `extra` of a seed (made once per process)."""
+    if seed not in _fillers:
+        rng = _rng(seed, 4, 0, 0)
+        letters = np.frombuffer(rng.bytes(_FILLER_BYTES), dtype=np.uint8) % np.uint8(26) + np.uint8(ord("a"))
+        _fillers.clear()  # one seed at a time: 16 MiB each
+        _fillers[seed] = pa.py_buffer(letters)
+    return _fillers[seed]
+
+
+def extra_strings(rng: np.random.Generator, current_size: np.ndarray | int, average: int, n: int,
+                  seed: int = 0) -> pa.Array:
+    """StringsGenerator.nextExtra: pad the record to `average` bytes on average, +-20%.
+
+    `extra` is filler (no query reads its content): its bytes are a zero-copy slice, at a random
+    offset, of one buffer of random letters per seed, so only the lengths are drawn per row. Drawing
+    the bytes per row was 70% of generating a bid."""
     desired = average - np.broadcast_to(np.asarray(current_size, dtype=np.int64), (n,))
     delta = np.floor(desired * 0.2 + 0.5).astype(np.int64)
     size = desired - delta + _below(rng.random(n), np.maximum(2 * delta, 1)) * (delta > 0)
     size = np.where(desired < 0, 0, size)  # currentSize > desiredAverageSize: ""
-    return exact_strings(rng, size)
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(size, out=offsets[1:])
+    total = int(offsets[-1])
+    pool = _filler(seed)
+    if total > pool.size:  # not with the standard sizes; still correct if someone raises them
+        return exact_strings(rng, size)
+    start = int(rng.integers(0, pool.size - total + 1))
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pool.slice(start, total))
 
 
 def _join(*parts) -> pa.Array:
@@ -334,7 +360,7 @@ class _Chunk:
     def _person_extra(self):
         size = 8 + sum(pc.utf8_length(self.column(c)).to_numpy().astype(np.int64)
                        for c in ("name", "email_address", "credit_card", "city", "state"))
-        return extra_strings(self.rng("extra"), size, self.cfg.avg_person_byte_size, self.size)
+        return extra_strings(self.rng("extra"), size, self.cfg.avg_person_byte_size, self.size, self.cfg.seed)
 
     # auction
     def _auction_id(self):
@@ -378,7 +404,7 @@ class _Chunk:
     def _auction_extra(self):
         size = (8 + pc.utf8_length(self.column("item_name")).to_numpy().astype(np.int64)
                 + pc.utf8_length(self.column("description")).to_numpy().astype(np.int64) + 40)
-        return extra_strings(self.rng("extra"), size, self.cfg.avg_auction_byte_size, self.size)
+        return extra_strings(self.rng("extra"), size, self.cfg.avg_auction_byte_size, self.size, self.cfg.seed)
 
     # bid
     def _bid_auction(self):
@@ -413,7 +439,7 @@ class _Chunk:
         return self._time(self.ts_ms())
 
     def _bid_extra(self):
-        return extra_strings(self.rng("extra"), 32, self.cfg.avg_bid_byte_size, self.size)
+        return extra_strings(self.rng("extra"), 32, self.cfg.avg_bid_byte_size, self.size, self.cfg.seed)
 
 
 _FIELD_CODES = {name: i for i, name in enumerate(
@@ -470,24 +496,35 @@ def _ordered(table: str, cfg: NexmarkConfig, columns: list[str], schema: pa.Sche
         if cfg.max_delay <= 0 and not with_arrival:
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             continue
-        piece = pa.Table.from_arrays(arrays + [pa.array(arrival), pa.array(ch.n[:keep])],
-                                     names=columns + [_ARRIVAL, "__n"])
-        pending = piece if pending is None else pa.concat_tables([pending, piece])
+        piece = pa.Table.from_arrays(arrays + [pa.array(arrival)], names=columns + [_ARRIVAL])
+        piece_n = ch.n[:keep]
+        if pending is None:
+            t, arr, n = piece, arrival, piece_n
+        else:
+            t = pa.concat_tables([pending[0], piece])
+            arr, n = np.concatenate([pending[1], arrival]), np.concatenate([pending[2], piece_n])
         if cfg.max_delay <= 0:
-            ready, pending = pending, None
+            due = np.ones(len(arr), dtype=bool)
         else:
             horizon = int(event_time_ms(np.array([(c + 1) * CHUNK_EVENTS]), cfg)[0]) * 1000
-            due = pc.less_equal(pending.column(_ARRIVAL), horizon)
-            ready, pending = pending.filter(due), pending.filter(pc.invert(due))
-        yield from _sorted_batches(ready, out_schema)
-    if pending is not None and pending.num_rows:
-        yield from _sorted_batches(pending, out_schema)
+            due = arr <= horizon
+        # one take per chunk in (arrival, n) order (numpy decides which and in what order; the rows,
+        # strings included, are copied once), plus the few rows still pending
+        ready = np.flatnonzero(due)
+        yield from _sorted_batches(t, ready[np.lexsort((n[ready], arr[ready]))], out_schema)
+        wait = np.flatnonzero(~due)
+        pending = (t.take(pa.array(wait)), arr[wait], n[wait]) if len(wait) else None
+    if pending is not None:
+        yield from _sorted_batches(pending[0], np.lexsort((pending[2], pending[1])), out_schema)
 
 
-def _sorted_batches(t: pa.Table, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
-    order = np.lexsort((t.column("__n").to_numpy(), t.column(_ARRIVAL).to_numpy()))
-    t = t.select(schema.names).take(pa.array(order)).combine_chunks()
-    yield from t.cast(schema).to_batches()
+def _sorted_batches(t: pa.Table, order: np.ndarray, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+    if len(order) == 0:
+        return
+    t = t.select(schema.names)
+    if not (len(order) == t.num_rows and (np.diff(order) == 1).all()):
+        t = t.take(pa.array(order))
+    yield from t.combine_chunks().cast(schema).to_batches()
 
 
 def _paced(table: str, cfg: NexmarkConfig, columns: list[str], schema: pa.Schema,
