@@ -147,7 +147,14 @@ def split_by(values: np.ndarray, batch: pa.RecordBatch | pa.Table) -> list[tuple
 
 
 def _add_nullable(old: pa.Array, new: pa.Array) -> pa.Array:
-    both = pc.add_checked(old, new).cast(old.type)
+    t = old.type
+    if pa.types.is_decimal128(t) and t.precision >= 38:
+        # decimal128 addition needs one more digit than the operands; add in decimal256 and narrow
+        # back with a checked cast (a sum that does not fit is an error, as in SQL)
+        wide = pa.decimal256(t.precision + 1, t.scale)
+        both = pc.add_checked(old.cast(wide), new.cast(wide)).cast(t)
+    else:
+        both = pc.add_checked(old, new).cast(t)
     return pc.coalesce(both, old, new)
 
 

@@ -72,7 +72,13 @@ def literal_scalar(e: ir.Literal) -> pa.Scalar:
 
 
 def _to(x: Value, t: pa.DataType) -> Value:
-    return x if x.type == t else pc.cast(x, t)
+    if x.type == t:
+        return x
+    if pa.types.is_decimal(t) and pa.types.is_integer(x.type):
+        # through a decimal wide enough for any integer, then a checked narrowing: a value that
+        # does not fit is an error, as in SQL
+        return pc.cast(_decimal_operand(x, t), t)
+    return pc.cast(x, t)
 
 
 def _naive(x: Value) -> Value:
@@ -183,6 +189,9 @@ def _coerce_all(xs: list[Value], common: pa.DataType | None) -> list[Value]:
     if pa.types.is_timestamp(common):
         return [_to(_naive(x), pa.timestamp("us")) if not pa.types.is_null(x.type) else pc.cast(x, pa.timestamp("us"))
                 for x in xs]
+    if pa.types.is_decimal(common):
+        # compare integers with decimals exactly, without narrowing the integers first
+        return [_decimal_operand(x, common) if pa.types.is_integer(x.type) else _to(x, common) for x in xs]
     return [_to(x, common) for x in xs]
 
 
@@ -346,7 +355,7 @@ def _cast(e: ir.Cast) -> Fn:
         if src == T.DOUBLE and (pa.types.is_integer(out)):
             x = pc.trunc(x)  # SQL engines truncate (DataFusion) or round; we truncate, like DataFusion
         # timestamp <-> timestamptz keeps the value: a timestamp is read as UTC
-        return pc.cast(x, out)
+        return _to(x, out)
     return run
 
 
