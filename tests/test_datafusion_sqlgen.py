@@ -384,11 +384,22 @@ def test_unsupported_relations_and_connectors():
     with pytest.raises(UnsupportedFeature) as e:
         compile_datafusion(program(kafka, ir.View("a", scan(kafka), "final")))
     assert e.value.first.code == Code.CONNECTOR_TARGET
+    # a sink DataFusion cannot write (postgres sinks it can: tests/test_postgres_connector.py)
     p = ir.Program(sources=(s,), views=(ir.View("a", scan(s), "final"),),
-                   sinks=(ir.Sink("a", ir.Connector("postgres", (("table", "x"),))),))
+                   sinks=(ir.Sink("a", ir.Connector("kafka", (("topic", "x"),))),))
     with pytest.raises(UnsupportedFeature) as e:
         compile_datafusion(p)
     assert e.value.first.code == Code.CONNECTOR_TARGET
+
+
+def test_names_with_quotes_and_dots_are_identifiers_not_sql():
+    # exp.to_table parsed names as SQL: `se"lect` failed to tokenize and `a.b` became schema a, table b
+    s = source('s"rc', event_time="t", watermark=0)
+    first = ir.View('se"lect', ir.Distinct(scan(s), ("k",)), "changes")
+    again = ir.View("a.b", ir.Scan('se"lect', "view", s.schema), "final")
+    ex = run(program(s, first, again), {'s"rc': [(1, 10, ts(1)), (1, 20, ts(2)), (2, 30, ts(3))]})
+    assert rows(ex.outputs['se"lect']) == Counter({("+", 1, 10, ts(1)): 1, ("+", 2, 30, ts(3)): 1})
+    assert rows(ex.outputs["a.b"]) == Counter({(1, 10, ts(1)): 1, (2, 30, ts(3)): 1})
 
 
 def test_explain_shows_sql_and_optimized_plan():

@@ -225,6 +225,33 @@ def test_distinct_and_top_follow_arrival_order(tmp_path, pg):
     assert tops == [(1, 10), (1, 90), (2, 25), (2, 50), (3, 70)]
 
 
+ODD_NAMES = """
+source `s"rc` (k bigint, v bigint, ts timestamp)
+from csv('s.csv')
+event_time ts watermark 0s
+
+view `se"lect` = `s"rc` | distinct k
+view `a.b` = `se"lect` | where v > 0
+
+sink `a.b` into csv('out/ab.csv')
+"""
+
+
+def test_names_with_quotes_and_dots_compile(tmp_path):
+    # names become identifiers, never parsed as SQL (which failed on `se"lect` and split `a.b`)
+    program = program_of(ODD_NAMES, tmp_path, {"s.csv": "k,v,ts\n1,10,2024-01-01 00:00:00\n"})
+    sql = postgres_sql(program)
+    assert 'CREATE VIEW "se""lect"' in sql and 'CREATE VIEW "a.b"' in sql and 'FROM "se""lect"' in sql
+
+
+@pytest.mark.postgres
+def test_names_with_quotes_and_dots_run(tmp_path, pg):
+    csv = "k,v,ts\n1,10,2024-01-01 00:00:00\n1,20,2024-01-01 00:00:01\n2,30,2024-01-01 00:00:02\n"
+    program = program_of(ODD_NAMES, tmp_path, {"s.csv": csv})
+    got = pipeline.run(program, "postgres", collect=True, dsn=pg).tables
+    assert sorted((r["k"], r["v"]) for r in got["a.b"].to_pylist()) == [(1, 10), (2, 30)]
+
+
 @pytest.mark.postgres
 def test_the_run_schema_is_dropped_on_success_and_failure(tmp_path, pg, monkeypatch):
     import psycopg

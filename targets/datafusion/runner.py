@@ -16,14 +16,8 @@ import pyarrow as pa
 from datafusion import SessionConfig, SessionContext
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
-from flowc.targets.base import (
-    RunResult,
-    SinkStats,
-    SourceStats,
-    describe_connector,
-    resolve_env,
-    resolve_path,
-)
+from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
+from flowc.targets.sql.connectors import read_file, write_file
 
 from .dialect import parse, quote_ident, render
 from .sqlgen import ARRIVAL, OP, DataFusionPlan, compile_datafusion
@@ -146,8 +140,6 @@ def _read(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None 
     """A connector's rows with the exact Arrow schema. For a source with `on_error skip / into`, the
     runtime's lenient readers leave bad records out and append them (error schema batches) to `bad`,
     so this target sees the same good rows as the local one."""
-    from flowc.runtime.errors import RecordError
-
     c = what.connector
     if c.kind == "nexmark":  # the generator's events, materialized (targets/nexmark.py)
         from flowc.targets import nexmark
@@ -161,24 +153,15 @@ def _read(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None 
                                        "PostgreSQL casts each column to its declared type; a bad value "
                                        "fails the read"))
         return read_postgres(c, arrow_schema(what.schema), "source" if isinstance(what, ir.Source) else "table")
-    path = resolve_path(program, str(resolve_env(c.get("path"))))
-    options: dict = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else {}
+    options: dict = {}
     policy = getattr(what, "on_error", "fail")
     if policy != "fail" and bad is not None:
         if isinstance(policy, ir.Connector):
             _error_schema(what)  # a column clash is a compile error, before any file is read
         options["on_error"] = bad.append
-    try:
-        return io.read_table(c.kind, path, arrow_schema(what.schema), options)
-    except FileNotFoundError:
-        raise FlowError(Diagnostic(Code.IO, f"no such file: {path}", c.span,
-                                   f"the path is relative to {program.base_dir}")) from None
-    except OSError as e:
-        raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
-    except RecordError as e:
-        hint = (f"fix the file, or check the declared schema of '{what.name}'" if policy == "fail" else
-                "a column missing from the file fails the read under every on_error policy")
-        raise FlowError(Diagnostic(Code.BAD_RECORD, f"bad record in {e.describe()}", c.span, hint)) from None
+    return read_file(program, io, what, options,
+                     fail_hint=f"fix the file, or check the declared schema of '{what.name}'",
+                     skip_hint="a column missing from the file fails the read under every on_error policy")
 
 
 def _error_schema(s: ir.Source) -> pa.Schema:
@@ -198,14 +181,7 @@ def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
         from flowc.targets.postgres.connector import write_table as write_postgres
 
         return write_postgres(c, table)
-    path = c.get("path")
-    path = resolve_path(program, str(resolve_env(path))) if path is not None else None
-    try:
-        with io.open_writer(c.kind, path, table.schema) as writer:
-            for batch in table.to_batches():
-                writer.write(batch)
-    except OSError as e:
-        raise FlowError(Diagnostic(Code.IO, f"cannot write {path}: {e}", c.span)) from None
+    write_file(program, io, c, table)
 
 
 def _collect(ctx: SessionContext, sql: str, what: str) -> pa.Table:

@@ -15,19 +15,13 @@ import time
 import uuid
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
+from flowc.runtime.postgres_io import copy_text
 from flowc.targets.arrow_types import arrow_schema
-from flowc.targets.base import (
-    RunResult,
-    SinkStats,
-    SourceStats,
-    describe_connector,
-    resolve_env,
-    resolve_path,
-)
+from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
+from flowc.targets.sql.connectors import read_file, write_file
 
 from .connect import Secrets, connect, first_line, resolve_dsn
 from .dialect import quote_ident, render
@@ -60,10 +54,10 @@ def run_postgres(program: ir.Program, dsn: str | None = None, collect: bool = Fa
         n_late = late[s.name].num_rows if s.name in late else 0
         result.sources.append(SourceStats(s.name, rows_in=inputs[s.name].num_rows, late=n_late))
         if isinstance(s.on_late, ir.Connector):
-            _write(program, io, s.on_late, late[s.name])
+            write_file(program, io, s.on_late, late[s.name])
     for k in program.sinks:
         table = outputs[k.view]
-        _write(program, io, k.connector, table)
+        write_file(program, io, k.connector, table)
         result.sinks.append(SinkStats(k.view, describe_connector(program, k.connector), table.num_rows))
     if collect:
         result.tables = dict(outputs)
@@ -129,26 +123,6 @@ def _engine_error(e: Exception, what: str, secrets: Secrets) -> FlowError:
 # ---------------------------------------------------------------- data in and out
 
 
-def _copy_text_table(table: pa.Table) -> pa.Table:
-    """The columns as PostgreSQL's COPY (FORMAT csv) reads them."""
-    cols, names = [], []
-    for name, c in zip(table.column_names, table.columns, strict=True):
-        t = c.type
-        if pa.types.is_timestamp(t):
-            c = pc.strftime(c.cast(pa.timestamp("us", t.tz)), "%Y-%m-%d %H:%M:%S")
-            if t.tz:
-                c = pc.binary_join_element_wise(c, "+00:00", "")
-        elif pa.types.is_duration(t):
-            c = pc.binary_join_element_wise(c.cast(pa.duration("us")).cast(pa.int64()).cast(pa.string()),
-                                            " microseconds", "")
-        elif pa.types.is_binary(t):
-            # rare enough for Python: bytea's hex input format
-            c = pa.array([None if v is None else "\\x" + v.hex() for v in c.to_pylist()], pa.string())
-        cols.append(c)
-        names.append(name)
-    return pa.table(cols, names=names)
-
-
 def copy_in(cur, table: str, data: pa.Table, secrets: Secrets) -> None:
     """COPY an Arrow table's rows, in order, into `table` (columns by name)."""
     import psycopg
@@ -156,12 +130,10 @@ def copy_in(cur, table: str, data: pa.Table, secrets: Secrets) -> None:
     if data.num_rows == 0:
         return
     cols = ", ".join(quote_ident(n) for n in data.column_names)
-    buf = pa.BufferOutputStream()
-    pacsv.write_csv(_copy_text_table(data), buf,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    text = copy_text(data)  # the postgres connector's sink encodes rows for COPY the same way
     try:
         with cur.copy(f"COPY {quote_ident(table)} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-            copy.write(buf.getvalue().to_pybytes())
+            copy.write(text)
     except psycopg.Error as e:
         raise _engine_error(e, f"loading {table}", secrets) from None
 
@@ -220,35 +192,9 @@ def copy_out(cur, query: str, schema: pa.Schema, what: str, secrets: Secrets) ->
 
 
 def _read(program: ir.Program, io, what: ir.Source | ir.Table) -> pa.Table:
-    from flowc.runtime.errors import RecordError
-
-    c = what.connector
-    path = resolve_path(program, str(resolve_env(c.get("path"))))
-    options = {"delimiter": str(resolve_env(c.get("delimiter")))} if c.get("delimiter") is not None else None
-    try:
-        return io.read_table(c.kind, path, arrow_schema(what.schema), options)
-    except FileNotFoundError:
-        raise FlowError(Diagnostic(Code.IO, f"no such file: {path}", c.span,
-                                   f"the path is relative to {program.base_dir}")) from None
-    except OSError as e:
-        raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
-    except RecordError as e:
-        policy = getattr(what, "on_error", "fail")
-        hint = None if policy == "fail" else (
-            "the postgres target loads whole files and cannot skip bad records; "
-            "fix the file or run it with --target local")
-        raise FlowError(Diagnostic(Code.BAD_RECORD, f"bad record in {e.describe()}", c.span, hint)) from None
-
-
-def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
-    path = c.get("path")
-    path = resolve_path(program, str(resolve_env(path))) if path is not None else None
-    try:
-        with io.open_writer(c.kind, path, table.schema) as writer:
-            for batch in table.to_batches():
-                writer.write(batch)
-    except OSError as e:
-        raise FlowError(Diagnostic(Code.IO, f"cannot write {path}: {e}", c.span)) from None
+    return read_file(program, io, what, None, fail_hint=None,
+                     skip_hint="the postgres target loads whole files and cannot skip bad records; "
+                               "fix the file or run it with --target local")
 
 
 __all__ = ["run_postgres", "copy_in", "copy_out", "run_schema_name", "DSN_ENV"]

@@ -1,0 +1,11 @@
+"""What the SQL targets (DataFusion, PostgreSQL) share: IR -> sqlglot with the batch meaning of
+SEMANTICS §4. Each target supplies the dialect details as hooks on small classes:
+
+    dialect.py      a Postgres-derived sqlglot dialect that quotes every name; render/parse
+    names.py        the helper columns and tables the generated SQL uses (`__arrival`, ...)
+    expressions.py  IR expressions and aggregates (hooks: casts, literals, a few functions)
+    timeaxis.py     how a target compares times and adds durations (integer µs or native times)
+    lateness.py     the on-time flag of each source row (SEMANTICS §1), computed in SQL
+    relations.py    IR relations -> one SELECT each (hooks: windows, distinct, top)
+    connectors.py   which connectors a target runs over; reading and writing files for a run
+"""

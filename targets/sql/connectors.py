@@ -1,0 +1,58 @@
+"""Which connectors a SQL target runs over, and reading and writing the file connectors for a run.
+
+Batch targets read every input whole before running and write every output after, through the
+local runtime's readers and writers, which parse files to exactly the IR's Arrow types.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+from flowc.compiler import ir
+from flowc.compiler.diagnostics import Code, Diagnostic, FlowError, UnsupportedFeature
+from flowc.targets.arrow_types import arrow_schema
+from flowc.targets.base import resolve_env, resolve_path
+
+FILE_CONNECTORS = ("csv", "jsonl", "parquet")
+
+
+def check_connector(c: ir.Connector, what: str, allowed: tuple[str, ...], target: str, runs_over: str) -> None:
+    """Refuse a connector kind the target cannot run; `runs_over` says what it can, for the hint."""
+    if c.kind not in allowed:
+        raise UnsupportedFeature(f"the {c.kind} connector ({what})", target, c.span,
+                                 hint=f"{runs_over}: use one of {', '.join(allowed)}",
+                                 code=Code.CONNECTOR_TARGET)
+
+
+def read_file(program: ir.Program, io, what: ir.Source | ir.Table, options: dict | None,
+              fail_hint: str | None, skip_hint: str | None) -> pa.Table:
+    """The rows of a file connector with the exact Arrow schema. A bad record fails the read with
+    `fail_hint` under `on_error fail`, else with `skip_hint` (why the policy could not apply)."""
+    from flowc.runtime.errors import RecordError
+
+    c = what.connector
+    path = resolve_path(program, str(resolve_env(c.get("path"))))
+    if c.get("delimiter") is not None:
+        options = {**(options or {}), "delimiter": str(resolve_env(c.get("delimiter")))}
+    try:
+        return io.read_table(c.kind, path, arrow_schema(what.schema), options)
+    except FileNotFoundError:
+        raise FlowError(Diagnostic(Code.IO, f"no such file: {path}", c.span,
+                                   f"the path is relative to {program.base_dir}")) from None
+    except OSError as e:
+        raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
+    except RecordError as e:
+        policy = getattr(what, "on_error", "fail")
+        hint = fail_hint if policy == "fail" else skip_hint
+        raise FlowError(Diagnostic(Code.BAD_RECORD, f"bad record in {e.describe()}", c.span, hint)) from None
+
+
+def write_file(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
+    """Write a whole result to a file (or stdout) connector."""
+    path = c.get("path")
+    path = resolve_path(program, str(resolve_env(path))) if path is not None else None
+    try:
+        with io.open_writer(c.kind, path, table.schema) as writer:
+            for batch in table.to_batches():
+                writer.write(batch)
+    except OSError as e:
+        raise FlowError(Diagnostic(Code.IO, f"cannot write {path}: {e}", c.span)) from None
