@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler import types as T
-from flowc.targets.sql.expressions import SqlExpressions, lit_int
+from flowc.targets.sql.expressions import SqlExpressions, is_null, lit_int
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
 
@@ -56,6 +56,16 @@ class DataFusionExpressions(SqlExpressions):
 
     def exact(self, out, t):
         return cast_to(out, t) if needs_exact_cast(t) else out
+
+    def aggregate(self, a: ir.AggCall) -> exp.Expression:
+        if a.fn == "count" and a.arg is not None and not ir.columns_used(a.arg):
+            # DataFusion 55 folds count(<constant>) into count(1), the same expression as count(*),
+            # and then refuses the plan for a duplicate field name when both are in one aggregate
+            # (tests/corpus/regressions/datafusion_count_constant_and_count_rows). A constant is either
+            # null in every row or in none, so the count is 0 or the row count.
+            when = exp.If(this=is_null(self.expr(a.arg)), true=lit_int(0))
+            return exp.Case(ifs=[when], default=exp.Count(this=exp.Star()))
+        return super().aggregate(a)
 
     def aggregate_result(self, a: ir.AggCall, out):
         # an integer sum over a narrower integer would otherwise keep DataFusion's type
