@@ -38,7 +38,14 @@ def watermark_columns(rel: ir.Rel, program_sources: Mapping[str, ir.Source],
         if rel.window is None:
             return frozenset()
         inner = watermark_columns(rel.input, program_sources, views)
-        return frozenset({"window_start", "window_end"}) if rel.window.time_col in inner else frozenset()
+        if rel.window.time_col not in inner:
+            return frozenset()
+        # A window is emitted when the watermark passes its end, so window_end follows the watermark;
+        # a tumble or hop window_start trails it by at most the size, but a session's start can be
+        # arbitrarily far behind (a session lasts as long as rows keep coming).
+        if rel.window.kind == "session":
+            return frozenset({"window_end"})
+        return frozenset({"window_start", "window_end"})
     if isinstance(rel, ir.Join):
         left = watermark_columns(rel.input, program_sources, views)
         right = watermark_columns(rel.right, program_sources, views)
