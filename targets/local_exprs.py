@@ -354,6 +354,10 @@ def _cast(e: ir.Cast) -> Fn:
             return convert_strings(arr, out)
         if src == T.DOUBLE and (pa.types.is_integer(out)):
             x = pc.trunc(x)  # SQL engines truncate (DataFusion) or round; we truncate, like DataFusion
+        if pa.types.is_boolean(x.type) and pa.types.is_decimal(out):
+            x = pc.cast(x, pa.int64())  # Arrow has no bool -> decimal cast: true is 1, false 0
+        elif pa.types.is_decimal(x.type) and pa.types.is_boolean(out):
+            return pc.not_equal(x, pa.scalar(0, pa.int64()).cast(pa.decimal128(19, 0)))  # non-zero is true
         # timestamp <-> timestamptz keeps the value: a timestamp is read as UTC
         return _to(x, out)
     return run
