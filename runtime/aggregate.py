@@ -16,8 +16,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .eventtime import END_OF_INPUT, micros
-from .operators import WEIGHT, Operator, is_changelog, window_column
+from .eventtime import END_OF_INPUT, NO_WATERMARK, micros
+from .operators import WEIGHT, Operator, is_changelog, lagged, window_column
 from .state import KeyIndex, SlotColumn
 from .windows import WindowDef
 
@@ -222,6 +222,12 @@ class _Partial:
         total, n = parts
         n = pc.if_else(pc.equal(n.fill_null(0), 0), pa.scalar(None, n.type), n)
         if pa.types.is_decimal(total.type):
+            # the quotient's precision is the sum's + 20 or more: past decimal128's 38 for a wide sum,
+            # so divide in decimal256 and narrow to the result type
+            if total.type.precision + 20 > 38:
+                wide = pc.divide(total.cast(pa.decimal256(total.type.precision, total.type.scale)),
+                                 n.cast(pa.decimal256(19, 0)))
+                return wide.cast(t, safe=False)
             return pc.divide(total, n.cast(pa.decimal128(19, 0))).cast(t, safe=False)
         return pc.divide(total.cast(pa.float64()), n.cast(pa.float64())).cast(t)
 
@@ -350,6 +356,74 @@ class PanePartials:
         return key_cols[:-1], key_cols[-1], finals
 
 
+def _keyless_reducible(a: AggSpec, schema: pa.Schema) -> bool:
+    """count, and min/max of integers or timestamps: merged exactly, whatever the order (sums are
+    left to the group_by path: its overflow and float rounding are the kernel's)."""
+    if a.fn == "count":
+        return True
+    if a.fn in ("min", "max"):
+        t = schema.field(a.arg).type
+        return pa.types.is_integer(t) or pa.types.is_timestamp(t)
+    return False
+
+
+class _PanePartial:
+    """One pane's partial results of a keyless aggregate (a count, or a min/max as an int or None);
+    num_rows says what it weighs as state (one row)."""
+
+    num_rows = 1
+
+    def __init__(self, values: list):
+        self.values = values
+
+
+class KeylessPanes:
+    """A windowed aggregate without keys whose aggregates are counts and min/max of integers or
+    times (Nexmark q7's max per window): each batch's rows are reduced on arrival to one partial per
+    pane with scalar kernels, and a closing window merges its panes' partials in plain Python (a few
+    values per window). No group_by, no buffered rows."""
+
+    def __init__(self, aggs: list[AggSpec], schema: pa.Schema):
+        self.aggs = aggs
+        self.arg_types = [schema.field(a.arg).type if a.arg is not None else None for a in aggs]
+
+    def reduce(self, part: pa.RecordBatch) -> _PanePartial:
+        values = []
+        for a, t in zip(self.aggs, self.arg_types, strict=True):
+            if a.fn == "count":
+                values.append(part.num_rows if a.arg is None else part.num_rows - part.column(a.arg).null_count)
+                continue
+            col = part.column(a.arg)
+            if pa.types.is_timestamp(t):
+                col = col.view(pa.int64())
+            values.append((pc.min if a.fn == "min" else pc.max)(col).as_py())  # None: no valid value
+        return _PanePartial(values)
+
+    def merge(self, x: _PanePartial, y: _PanePartial) -> _PanePartial:
+        out = []
+        for a, u, v in zip(self.aggs, x.values, y.values, strict=True):
+            if a.fn == "count":
+                out.append(u + v)
+            elif u is None or v is None:
+                out.append(v if u is None else u)
+            else:
+                out.append(min(u, v) if a.fn == "min" else max(u, v))
+        return _PanePartial(out)
+
+    def columns(self, partials: list[_PanePartial]) -> list[pa.Array]:
+        """The final aggregate columns, one row per partial."""
+        cols = []
+        for i, (a, t) in enumerate(zip(self.aggs, self.arg_types, strict=True)):
+            vals = [p.values[i] for p in partials]
+            if a.fn == "count":
+                cols.append(pa.array(vals, pa.int64()).cast(a.type))
+            elif pa.types.is_timestamp(t):
+                cols.append(pa.array(vals, pa.int64()).view(t).cast(a.type))
+            else:
+                cols.append(pa.array(vals, t).cast(a.type))
+        return cols
+
+
 # ---------------------------------------------------------------- operators
 
 
@@ -398,13 +472,15 @@ class WindowAggregateOp(Operator):
     """A tumble or hop aggregate. Output: keys, window_start, window_end, aggregates (+ weight in
     `changes` mode).
 
-    `closes_on_watermark` says the watermark reaching this operator bounds the window time column (it
-    is the source's event time); when it does not, windows close only at end of input. Rows whose time
-    is null form one window with null bounds, closed at end of input.
+    `lag` says how far the window time column may trail the watermark reaching this operator: every
+    later row has time >= watermark - lag (0 for the source's event time; a window_start of an upstream
+    windowed aggregate trails by that window's size), so a window closes once watermark - lag reaches
+    its end. None: the column has no such bound and windows close only at end of input. Rows whose
+    time is null form one window with null bounds, closed at end of input.
     """
 
     def __init__(self, name: str, input_schema: pa.Schema, keys: list[str], aggs: list[AggSpec], time_col: str,
-                 window: WindowDef, window_type: pa.DataType, mode: str = "final", closes_on_watermark: bool = True):
+                 window: WindowDef, window_type: pa.DataType, mode: str = "final", lag: int | None = 0):
         _check_append_only(name, input_schema)
         self.keys = keys
         self.aggs = aggs
@@ -412,7 +488,7 @@ class WindowAggregateOp(Operator):
         self.window = window
         self.window_type = window_type
         self.mode = mode
-        self.closes_on_watermark = closes_on_watermark
+        self.lag = lag
         key_fields = [input_schema.field(k) for k in keys]
         fields = key_fields + [pa.field("window_start", window_type), pa.field("window_end", window_type)]
         fields += [pa.field(a.name, a.type) for a in aggs]
@@ -434,6 +510,15 @@ class WindowAggregateOp(Operator):
         self.pre = (PanePartials(keys, aggs) if mode == "final" and window.per_row > 1
                     and all(_pre_aggregable(a, input_schema) for a in aggs) else None)
         self._sealed: set[int] = set()  # panes whose rows were reduced to partials (self.panes[p] == [partials])
+        # final mode without keys, counts/min/max only: self.panes[p] == [one _PanePartial]
+        self.keyless = (KeylessPanes(aggs, input_schema) if mode == "final" and not keys
+                        and all(_keyless_reducible(a, input_schema) for a in aggs) else None)
+        if self.keyless is not None:
+            self.pre = None
+
+    @property
+    def closes_on_watermark(self) -> bool:
+        return self.lag is not None
 
     # -- input
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
@@ -448,12 +533,40 @@ class WindowAggregateOp(Operator):
         if not valid.all():
             self.null_rows.append(self._null_window_rows(rows, valid))
             rows, ts = rows.filter(pa.array(valid)), ts[valid]
-        for pane, part in split_by(self.window.pane_start(ts), rows):
-            self.panes[pane].append(part)
+        panes = self.window.pane_start(ts)
+        if self.keyless is not None:
+            parts = self._keyless_parts(panes, rows, self.window.slide)
+        else:
+            parts = split_by(panes, rows)
+        for pane, part in parts:
+            if self.keyless is not None:
+                part = self.keyless.reduce(part)
+                held = self.panes.get(pane)
+                self.panes[pane] = [self.keyless.merge(held[0], part) if held else part]
+            else:
+                self.panes[pane].append(part)
             for s in self.window.windows_of_pane(pane):
                 if s not in self._pending_set:
                     self._pending_set.add(s)
                     heapq.heappush(self._pending, s)
+
+    @staticmethod
+    def _keyless_parts(panes: np.ndarray, rows: pa.RecordBatch, slide: int) -> list[tuple[int, pa.RecordBatch]]:
+        """Rows per pane without reordering them (a batch spans a few panes: one mask each)."""
+        if len(panes) == 0:
+            return []
+        lo, hi = int(panes.min()), int(panes.max())
+        if lo == hi:
+            return [(lo, rows)]
+        step = int(slide)
+        # panes are slide-aligned: a batch's few candidates are enumerated instead of sorting it
+        candidates = range(lo, hi + 1, step) if (hi - lo) // step < 16 else np.unique(panes).tolist()
+        out = []
+        for p in candidates:
+            mask = panes == p
+            if mask.any():
+                out.append((int(p), rows.filter(pa.array(mask))))
+        return out
 
     def _update(self, rows: pa.RecordBatch, ts: np.ndarray, valid: np.ndarray) -> None:
         out: list[pa.Table] = []
@@ -495,7 +608,9 @@ class WindowAggregateOp(Operator):
 
     # -- watermark
     def advance(self, watermark: int) -> None:
-        if not self.closes_on_watermark and watermark != END_OF_INPUT:
+        # from here on, `watermark` bounds the window time column: no later row is below it
+        watermark = lagged(watermark, self.lag)
+        if watermark == NO_WATERMARK:
             return
         size = self.window.size
         if self.mode == "changes":
@@ -547,6 +662,8 @@ class WindowAggregateOp(Operator):
     def _close(self, starts: list[int]) -> pa.Table:
         """Results of the windows starting at `starts`: their panes' rows, tagged with the window start,
         in one group_by on (keys, window start), so closing many windows at once stays one call."""
+        if self.keyless is not None:
+            return self._close_keyless(starts)
         tables = []
         for start in starts:
             parts = []
@@ -571,3 +688,22 @@ class WindowAggregateOp(Operator):
         cols = cols[:nk] + [window_column(ws, None, self.window_type),
                             window_column(ws + self.window.size, None, self.window_type)] + cols[nk + 1:]
         return pa.Table.from_arrays(cols, schema=self._final_schema)
+
+    def _close_keyless(self, starts: list[int]) -> pa.Table:
+        """The windows starting at `starts` (in order) that have rows: their panes' partials merged."""
+        done, merged = [], []
+        for start in sorted(starts):
+            held = [self.panes[p][0] for p in range(start, start + self.window.size, self.window.slide)
+                    if self.panes.get(p)]
+            if not held:
+                continue
+            acc = held[0]
+            for h in held[1:]:
+                acc = self.keyless.merge(acc, h)
+            done.append(start)
+            merged.append(acc)
+        if not done:
+            return self._final_schema.empty_table()
+        ws = np.array(done, np.int64)
+        cols = [window_column(ws, None, self.window_type), window_column(ws + self.window.size, None, self.window_type)]
+        return pa.Table.from_arrays(cols + self.keyless.columns(merged), schema=self._final_schema)

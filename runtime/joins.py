@@ -135,8 +135,12 @@ def match_pairs(left_keys: Sequence[pa.Array], right_keys: Sequence[pa.Array], n
     if not left_keys:
         return np.repeat(np.arange(n_left, dtype=np.int64), n_right), np.tile(np.arange(n_right, dtype=np.int64),
                                                                                 n_left)
-    names = [f"k{i}" for i in range(len(left_keys))]
     aligned = [_align(a, b) for a, b in zip(left_keys, right_keys, strict=True)]
+    if len(aligned) == 1 and min(n_left, n_right) <= _FEW:
+        few = _match_few(*aligned[0])
+        if few is not None:
+            return few
+    names = [f"k{i}" for i in range(len(left_keys))]
     lt = pa.table([a for a, _ in aligned] + [pa.array(np.arange(n_left, dtype=np.int64))], names=names + ["__l"])
     rt = pa.table([b for _, b in aligned] + [pa.array(np.arange(n_right, dtype=np.int64))], names=names + ["__r"])
     j = lt.join(rt, keys=names, join_type="inner", use_threads=False)
@@ -144,6 +148,47 @@ def match_pairs(left_keys: Sequence[pa.Array], right_keys: Sequence[pa.Array], n
     ri = j.column("__r").to_numpy()
     order = np.lexsort((ri, li))  # a deterministic output order, whatever the hash table did
     return li[order], ri[order]
+
+
+_FEW = 8  # a side this small is matched by comparing each of its keys with the other side's column
+
+
+def _match_few(left: pa.Array, right: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """match_pairs for one integer or timestamp key when one side has at most _FEW rows: one numpy
+    comparison per row of the small side instead of building a hash table (q7 probes the bids of a
+    window with that window's one maximum). Null keys match nothing. None for other key types."""
+    t = left.type
+    if not (pa.types.is_integer(t) or pa.types.is_timestamp(t)):
+        return None
+    small_left = len(left) <= len(right)
+    small, big = (left, right) if small_left else (right, left)
+    small_v, small_ok = _ints(small)
+    big_v, big_ok = _ints(big)
+    idx_small, idx_big = [], []
+    rows = range(len(small_v)) if small_ok is None else np.flatnonzero(small_ok).tolist()
+    for i in rows:
+        eq = big_v == small_v[i]
+        if big_ok is not None:
+            eq &= big_ok
+        hits = np.flatnonzero(eq)
+        if len(hits):
+            idx_small.append(np.full(len(hits), i, np.int64))
+            idx_big.append(hits)
+    if not idx_small:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    a, b = np.concatenate(idx_small), np.concatenate(idx_big).astype(np.int64)
+    li, ri = (a, b) if small_left else (b, a)
+    order = np.lexsort((ri, li))
+    return li[order], ri[order]
+
+
+def _ints(arr: pa.Array) -> tuple[np.ndarray, np.ndarray | None]:
+    """An integer or timestamp column's values (nulls as 0) and its valid mask (None: no nulls)."""
+    if pa.types.is_timestamp(arr.type):
+        arr = arr.view(pa.int64())
+    if not arr.null_count:
+        return arr.to_numpy(zero_copy_only=False), None
+    return arr.fill_null(0).to_numpy(zero_copy_only=False), arr.is_valid().to_numpy(zero_copy_only=False)
 
 
 def _as_table(rows: pa.RecordBatch | pa.Table) -> pa.Table:
@@ -436,12 +481,16 @@ class _JoinBase(Operator):
 @dataclass(frozen=True)
 class TimeBound:
     """lo <= left_time - right_time <= hi (microseconds); None: unbounded on that side. The time
-    columns are event-time columns of each side (output names), bounded below by its watermark."""
+    columns are event-time columns of each side (output names): every row a side sends after its
+    watermark W has time >= W - lag (lag 0 for a source's event time; a window_start downstream of
+    a windowed aggregate trails the watermark by the window's size)."""
 
     left_time: str
     right_time: str
     lo: int | None
     hi: int | None
+    left_lag: int = 0
+    right_lag: int = 0
 
 
 class IntervalJoinOp(_JoinBase):
@@ -505,13 +554,18 @@ class IntervalJoinOp(_JoinBase):
         return (None if lo is None else t0 + lo), (None if hi is None else t1 + hi)
 
     def thresholds(self) -> tuple[int, int]:
-        """Left rows below the first, right rows below the second can no longer match."""
+        """Left rows below the first, right rows below the second can no longer match: later right
+        rows have right_time >= right watermark - right_lag, so a left row needs left_time >= that + lo
+        (and symmetrically, left_time - hi)."""
         w_left, w_right = self._in_wm
-        return shift(w_right, self.bound.lo), shift(w_left, None if self.bound.hi is None else -self.bound.hi)
+        b = self.bound
+        return (shift(w_right, None if b.lo is None else b.lo - b.right_lag),
+                shift(w_left, None if b.hi is None else -b.hi - b.left_lag))
 
     def output_watermark(self) -> int:
-        """No later output row has a time column below this: pairs come from kept rows (not yet
-        evicted) or rows that have just arrived (not late)."""
+        """No later output row has a time column below this minus that column's input lag: pairs come
+        from kept rows (not yet evicted: time >= threshold) or rows that have just arrived (time >= the
+        side's watermark - lag)."""
         w_left, w_right = self._in_wm
         t_left, t_right = self.thresholds()
         return min(w_left, w_right, t_left, t_right)

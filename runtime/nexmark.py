@@ -21,7 +21,9 @@ Exactly as the standard generator (same formulas, same constants):
   `&channel_id=abs(Integer.reverse(N))` 9 times in 10;
 - strings: names, emails, credit cards, cities, states, item names and descriptions have the
   standard shapes, alphabets and length distributions; `extra` pads each record to the standard
-  average size (person 200, auction 500, bid 100 bytes) with the standard +-20% spread.
+  average size (person 200, auction 500, bid 100 bytes) with the standard +-20% spread. Its bytes
+  are filler (slices of one random buffer per seed); with `max_delay` they are attached after the
+  reordering, so they follow the arrival position, and a shorter run's last rows may get others.
 
 Simplified or different:
 - randomness: Java's per-event `Random` (Beam seeds it with the event id; nexmark-flink does not seed
@@ -152,14 +154,16 @@ def _below(u: np.ndarray, bound: np.ndarray | int) -> np.ndarray:
     return np.minimum((u * bound).astype(np.int64), np.asarray(bound, dtype=np.int64) - 1)
 
 
-def next_base0_person_id(n: np.ndarray, u: np.ndarray, cfg: NexmarkConfig) -> np.ndarray:
-    num_people = last_base0_person_id(n) + 1
+def next_base0_person_id(n: np.ndarray, u: np.ndarray, cfg: NexmarkConfig,
+                         last: np.ndarray | None = None) -> np.ndarray:
+    num_people = (last_base0_person_id(n) if last is None else last) + 1
     active = np.minimum(num_people, cfg.num_active_people)
     return num_people - active + _below(u, active + PERSON_ID_LEAD)
 
 
-def next_base0_auction_id(n: np.ndarray, u: np.ndarray, cfg: NexmarkConfig) -> np.ndarray:
-    last = last_base0_auction_id(n)
+def next_base0_auction_id(n: np.ndarray, u: np.ndarray, cfg: NexmarkConfig,
+                          last: np.ndarray | None = None) -> np.ndarray:
+    last = last_base0_auction_id(n) if last is None else last
     lo = np.maximum(last - cfg.num_in_flight_auctions, 0)
     return lo + _below(u, last - lo + 1 + AUCTION_ID_LEAD)
 
@@ -217,10 +221,20 @@ def extra_strings(rng: np.random.Generator, current_size: np.ndarray | int, aver
     `extra` is filler (no query reads its content): its bytes are a zero-copy slice, at a random
     offset, of one buffer of random letters per seed, so only the lengths are drawn per row. Drawing
     the bytes per row was 70% of generating a bid."""
+    return filler_strings(extra_sizes(rng, current_size, average, n), rng, seed)
+
+
+def extra_sizes(rng: np.random.Generator, current_size: np.ndarray | int, average: int, n: int) -> np.ndarray:
+    """The lengths of nextExtra's strings (see extra_strings)."""
     desired = average - np.broadcast_to(np.asarray(current_size, dtype=np.int64), (n,))
     delta = np.floor(desired * 0.2 + 0.5).astype(np.int64)
     size = desired - delta + _below(rng.random(n), np.maximum(2 * delta, 1)) * (delta > 0)
-    size = np.where(desired < 0, 0, size)  # currentSize > desiredAverageSize: ""
+    return np.where(desired < 0, 0, size)  # currentSize > desiredAverageSize: ""
+
+
+def filler_strings(size: np.ndarray, rng: np.random.Generator, seed: int) -> pa.Array:
+    """Strings of the given lengths: one zero-copy slice of the seed's filler, at an offset from rng."""
+    n = len(size)
     offsets = np.zeros(n + 1, dtype=np.int32)
     np.cumsum(size, out=offsets[1:])
     total = int(offsets[-1])
@@ -316,10 +330,18 @@ class _Chunk:
         delayed = r.random(self.size) < PROB_DELAYED_EVENT
         return ts + np.where(delayed, 1 + _below(r.random(self.size), self.cfg.max_delay), 0)
 
-    def hot_or(self, field: str, ratio: int, hot: np.ndarray, other) -> np.ndarray:
+    def hot_or(self, field: str, ratio: int, hot: np.ndarray, other, last: np.ndarray) -> np.ndarray:
         r = self.rng(field)
         is_hot = r.integers(0, ratio, self.size) > 0
-        return np.where(is_hot, hot, other(self.n, r.random(self.size), self.cfg))
+        return np.where(is_hot, hot, other(self.n, r.random(self.size), self.cfg, last))
+
+    def last_id(self, kind: str) -> np.ndarray:
+        """last_base0_{person,auction}_id of every event (cached: the id columns all start from it)."""
+        key = f"last_{kind}"
+        if key not in self._cache:
+            f = last_base0_person_id if kind == "person" else last_base0_auction_id
+            self._cache[key] = f(self.n)
+        return self._cache[key]
 
     # -- columns by name (each cached: some feed others, e.g. extra's size)
     def column(self, name: str) -> pa.Array:
@@ -357,10 +379,29 @@ class _Chunk:
     def _person_date_time(self):
         return self._time(self.ts_ms())
 
+    def extra_sizes(self) -> tuple[np.ndarray, np.random.Generator]:
+        """The lengths of the `extra` column, and the random stream that then places its bytes."""
+        if "extra_sizes" not in self._cache:
+            r = self.rng("extra")
+            if self.table == "person":
+                size = 8 + sum(pc.utf8_length(self.column(c)).to_numpy().astype(np.int64)
+                               for c in ("name", "email_address", "credit_card", "city", "state"))
+                avg = self.cfg.avg_person_byte_size
+            elif self.table == "auction":
+                size = (8 + pc.utf8_length(self.column("item_name")).to_numpy().astype(np.int64)
+                        + pc.utf8_length(self.column("description")).to_numpy().astype(np.int64) + 40)
+                avg = self.cfg.avg_auction_byte_size
+            else:
+                size, avg = 32, self.cfg.avg_bid_byte_size
+            self._cache["extra_sizes"] = (extra_sizes(r, size, avg, self.size), r)
+        return self._cache["extra_sizes"]
+
+    def _extra(self):
+        sizes, r = self.extra_sizes()
+        return filler_strings(sizes, r, self.cfg.seed)
+
     def _person_extra(self):
-        size = 8 + sum(pc.utf8_length(self.column(c)).to_numpy().astype(np.int64)
-                       for c in ("name", "email_address", "credit_card", "city", "state"))
-        return extra_strings(self.rng("extra"), size, self.cfg.avg_person_byte_size, self.size, self.cfg.seed)
+        return self._extra()
 
     # auction
     def _auction_id(self):
@@ -394,27 +435,28 @@ class _Chunk:
         return self._time(self.ts_ms() + length)
 
     def _auction_seller(self):
-        hot = (last_base0_person_id(self.n) // HOT_RATIO_BATCH) * HOT_RATIO_BATCH
-        return pa.array(self.hot_or("seller", self.cfg.hot_sellers_ratio, hot, next_base0_person_id)
+        last = self.last_id("person")
+        hot = (last // HOT_RATIO_BATCH) * HOT_RATIO_BATCH
+        return pa.array(self.hot_or("seller", self.cfg.hot_sellers_ratio, hot, next_base0_person_id, last)
                         + FIRST_PERSON_ID)
 
     def _auction_category(self):
         return pa.array(FIRST_CATEGORY_ID + self.rng("category").integers(0, NUM_CATEGORIES, self.size))
 
     def _auction_extra(self):
-        size = (8 + pc.utf8_length(self.column("item_name")).to_numpy().astype(np.int64)
-                + pc.utf8_length(self.column("description")).to_numpy().astype(np.int64) + 40)
-        return extra_strings(self.rng("extra"), size, self.cfg.avg_auction_byte_size, self.size, self.cfg.seed)
+        return self._extra()
 
     # bid
     def _bid_auction(self):
-        hot = (last_base0_auction_id(self.n) // HOT_RATIO_BATCH) * HOT_RATIO_BATCH
-        return pa.array(self.hot_or("auction", self.cfg.hot_auction_ratio, hot, next_base0_auction_id)
+        last = self.last_id("auction")
+        hot = (last // HOT_RATIO_BATCH) * HOT_RATIO_BATCH
+        return pa.array(self.hot_or("auction", self.cfg.hot_auction_ratio, hot, next_base0_auction_id, last)
                         + FIRST_AUCTION_ID)
 
     def _bid_bidder(self):
-        hot = (last_base0_person_id(self.n) // HOT_RATIO_BATCH) * HOT_RATIO_BATCH + 1
-        return pa.array(self.hot_or("bidder", self.cfg.hot_bidders_ratio, hot, next_base0_person_id)
+        last = self.last_id("person")
+        hot = (last // HOT_RATIO_BATCH) * HOT_RATIO_BATCH + 1
+        return pa.array(self.hot_or("bidder", self.cfg.hot_bidders_ratio, hot, next_base0_person_id, last)
                         + FIRST_PERSON_ID)
 
     def _bid_price(self):
@@ -439,7 +481,7 @@ class _Chunk:
         return self._time(self.ts_ms())
 
     def _bid_extra(self):
-        return extra_strings(self.rng("extra"), 32, self.cfg.avg_bid_byte_size, self.size, self.cfg.seed)
+        return self._extra()
 
 
 _FIELD_CODES = {name: i for i, name in enumerate(
@@ -491,11 +533,21 @@ def _ordered(table: str, cfg: NexmarkConfig, columns: list[str], schema: pa.Sche
         keep = int(np.searchsorted(ch.n, cfg.events))  # the last chunk is cut at `events`
         if keep == 0:
             continue
-        arrays = [ch.column(name).slice(0, keep) for name in columns]
         arrival = ch.arrival_us()[:keep]
         if cfg.max_delay <= 0 and not with_arrival:
+            arrays = [ch.column(name).slice(0, keep) for name in columns]
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
             continue
+        # `extra` travels as its lengths while rows are reordered (taking its strings was a quarter of
+        # generating a bid); its filler bytes are placed once the order is known (_sorted_batches)
+        extra_rng = None
+        arrays = []
+        for name in columns:
+            if name == _EXTRA:
+                sizes, extra_rng = ch.extra_sizes()
+                arrays.append(pa.array(sizes[:keep], pa.int32()))
+            else:
+                arrays.append(ch.column(name).slice(0, keep))
         piece = pa.Table.from_arrays(arrays + [pa.array(arrival)], names=columns + [_ARRIVAL])
         piece_n = ch.n[:keep]
         if pending is None:
@@ -511,20 +563,33 @@ def _ordered(table: str, cfg: NexmarkConfig, columns: list[str], schema: pa.Sche
         # one take per chunk in (arrival, n) order (numpy decides which and in what order; the rows,
         # strings included, are copied once), plus the few rows still pending
         ready = np.flatnonzero(due)
-        yield from _sorted_batches(t, ready[np.lexsort((n[ready], arr[ready]))], out_schema)
+        # t is in event-number order (pending rows are from earlier chunks), so a stable sort on the
+        # arrival alone is the (arrival, n) order, at half a lexsort's cost
+        yield from _sorted_batches(t, ready[np.argsort(arr[ready], kind="stable")], out_schema, extra_rng, cfg.seed)
         wait = np.flatnonzero(~due)
         pending = (t.take(pa.array(wait)), arr[wait], n[wait]) if len(wait) else None
     if pending is not None:
-        yield from _sorted_batches(pending[0], np.lexsort((pending[2], pending[1])), out_schema)
+        last = _rng(cfg.seed, _KIND_CODE[table], n_chunks, _FIELD_CODES["extra"])
+        yield from _sorted_batches(pending[0], np.argsort(pending[1], kind="stable"), out_schema, last, cfg.seed)
 
 
-def _sorted_batches(t: pa.Table, order: np.ndarray, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
+_EXTRA = "extra"
+
+
+def _sorted_batches(t: pa.Table, order: np.ndarray, schema: pa.Schema, extra_rng: np.random.Generator | None,
+                    seed: int) -> Iterator[pa.RecordBatch]:
+    """The rows of t in `order`; an `extra` held as lengths becomes filler strings of those lengths."""
     if len(order) == 0:
         return
     t = t.select(schema.names)
     if not (len(order) == t.num_rows and (np.diff(order) == 1).all()):
         t = t.take(pa.array(order))
-    yield from t.combine_chunks().cast(schema).to_batches()
+    t = t.combine_chunks()
+    if _EXTRA in schema.names and pa.types.is_integer(t.schema.field(_EXTRA).type):
+        i = t.schema.get_field_index(_EXTRA)
+        sizes = t.column(i).to_numpy().astype(np.int64)
+        t = t.set_column(i, _EXTRA, filler_strings(sizes, extra_rng, seed))
+    yield from t.cast(schema).to_batches()
 
 
 def _paced(table: str, cfg: NexmarkConfig, columns: list[str], schema: pa.Schema,

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import EvaluationError
-from .eventtime import NO_WATERMARK, micros
+from .eventtime import END_OF_INPUT, NO_WATERMARK, micros
 from .windows import WindowDef
 
 WEIGHT = "__weight"
@@ -25,6 +25,17 @@ BatchFn = Callable[[pa.RecordBatch], pa.Array | pa.Scalar]
 
 def is_changelog(schema: pa.Schema) -> bool:
     return schema.get_field_index(WEIGHT) >= 0
+
+
+def lagged(watermark: int, lag: int | None) -> int:
+    """The watermark of a column that trails the stream's watermark by `lag` microseconds: every
+    later row has column >= watermark - lag. None: the column has no such bound, so only the end of
+    input lets a window on it close. The infinities stay infinite."""
+    if watermark == END_OF_INPUT:
+        return END_OF_INPUT
+    if lag is None or watermark == NO_WATERMARK:
+        return NO_WATERMARK
+    return max(NO_WATERMARK + 1, min(END_OF_INPUT - 1, watermark - lag))
 
 
 class Operator:

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .aggregate import AggSpec, _check_append_only, group_aggregate
-from .eventtime import END_OF_INPUT, micros
-from .operators import WEIGHT, Operator, window_column
+from .eventtime import END_OF_INPUT, NO_WATERMARK, micros
+from .operators import WEIGHT, Operator, lagged, window_column
 
 _T = "__t"
 _SID = "__sid"
@@ -57,10 +57,13 @@ class Sessions:
 
 class SessionAggregateOp(Operator):
     """Aggregate per key and session. Output: keys, window_start, window_end, aggs (+ weight in
-    `changes` mode, where every batch retracts and re-inserts the sessions it changed)."""
+    `changes` mode, where every batch retracts and re-inserts the sessions it changed).
+
+    `lag`: every later row has time >= watermark - lag, so a session closes once watermark - lag
+    reaches its end (0 for the source's event time); None: sessions close at end of input."""
 
     def __init__(self, name: str, input_schema: pa.Schema, keys: list[str], aggs: list[AggSpec], time_col: str,
-                 gap: int, window_type: pa.DataType, mode: str = "final", closes_on_watermark: bool = True):
+                 gap: int, window_type: pa.DataType, mode: str = "final", lag: int | None = 0):
         _check_append_only(name, input_schema)
         self.keys = keys
         self.aggs = aggs
@@ -68,7 +71,7 @@ class SessionAggregateOp(Operator):
         self.gap = gap
         self.window_type = window_type
         self.mode = mode
-        self.closes_on_watermark = closes_on_watermark
+        self.lag = lag
         key_fields = [input_schema.field(k) for k in keys]
         fields = key_fields + [pa.field("window_start", window_type), pa.field("window_end", window_type)]
         fields += [pa.field(a.name, a.type) for a in aggs]
@@ -95,8 +98,13 @@ class SessionAggregateOp(Operator):
         if self.mode == "changes":
             self._revise(None)
 
+    @property
+    def closes_on_watermark(self) -> bool:
+        return self.lag is not None
+
     def advance(self, watermark: int) -> None:
-        if not self.closes_on_watermark and watermark != END_OF_INPUT:
+        watermark = lagged(watermark, self.lag)  # bounds the time column from here on
+        if watermark == NO_WATERMARK:
             return
         if watermark < self._next_close and watermark != END_OF_INPUT:
             return

@@ -11,6 +11,7 @@ first. What the runtime cannot do yet raises UnsupportedFeature at compile time,
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -38,7 +39,7 @@ from . import nexmark
 from .arrow_types import arrow_schema, arrow_type
 from .base import RunResult, SinkStats, SourceStats, describe_connector, resolve_env, resolve_path
 from .local_exprs import compile_expr
-from .local_relational import compile_relational, describe_relational, table_scan
+from .local_relational import compile_relational, describe_relational, linear_time, table_scan
 
 TARGET = "local"
 READABLE = ("csv", "jsonl", "parquet", "postgres")
@@ -47,11 +48,20 @@ WRITABLE = ("csv", "jsonl", "parquet", "stdout", "postgres")
 
 @dataclass
 class _Node:
-    """A compiled relation: its operator, and which of its columns carry the source's event time
-    (a window on such a column may close on the watermark)."""
+    """A compiled relation: its operator, and its event-time columns with their lags.
+
+    Column c has lag L when every row the operator emits after passing on watermark W has
+    c >= W - L: a source's event time has lag 0; after a windowed aggregate that closes on the
+    watermark, window_end has the lag of the window's time column and window_start that plus the
+    window size; `c + d` has lag L - d. A window on c closes once W - L reaches its end, and a join
+    drops kept rows by the other side's W - L (the runtime's `lag` arguments)."""
 
     op: Operator
-    event_time_cols: frozenset[str]
+    lags: Mapping[str, int]
+
+    @property
+    def event_time_cols(self) -> frozenset[str]:
+        return frozenset(self.lags)
 
 
 @dataclass
@@ -184,19 +194,24 @@ class _Compiler:
         if isinstance(r, ir.Filter):
             up = self._rel(r.input)
             op = FilterOp(self._name("filter"), up.op.schema, compile_expr(r.predicate))
-            return _Node(self._add(up.op, op), up.event_time_cols)
+            return _Node(self._add(up.op, op), up.lags)
         if isinstance(r, ir.Project):
             up = self._rel(r.input)
             cols = [(n, arrow_type(e.type), compile_expr(e)) for n, e in r.columns]
             op = ProjectOp(self._name("project"), cols, changelog=is_changelog(up.op.schema))
-            et = frozenset(n for n, e in r.columns if isinstance(e, ir.ColumnRef) and e.name in up.event_time_cols)
-            return _Node(self._add(up.op, op), et)
+            return _Node(self._add(up.op, op), project_lags(r.columns, up.lags))
         if isinstance(r, ir.WindowAssign):
             up = self._rel(r.input)
             w = r.window
             op = WindowAssignOp(self._name("window"), up.op.schema, w.time_col, _window_def(w),
                                 arrow_type(r.schema[-1].type))
-            return _Node(self._add(up.op, op), up.event_time_cols)
+            lags = dict(up.lags)
+            if w.time_col in up.lags:
+                # a row at t gets windows with t - size < start <= t < end: bounded like t, the start
+                # trailing by one window size
+                lag = up.lags[w.time_col]
+                lags.update(window_start=lag + w.size, window_end=lag)
+            return _Node(self._add(up.op, op), lags)
         if isinstance(r, ir.Aggregate):
             return self._aggregate(r)
         if isinstance(r, ir.Join | ir.Distinct | ir.TopN | ir.UnionAll):
@@ -213,8 +228,7 @@ class _Compiler:
             if src is None:
                 raise UnsupportedFeature(f"scan of unknown source '{r.name}'", TARGET, r.span)
             decl = self.p.source(r.name)
-            et = frozenset([decl.event_time]) if decl is not None and decl.event_time else frozenset()
-            node = _Node(src, et)
+            node = _Node(src, {decl.event_time: 0} if decl is not None and decl.event_time else {})
         elif r.kind == "table":
             node = table_scan(self, r)
         else:
@@ -229,12 +243,16 @@ class _Compiler:
         schema = node.op.schema
         cols = [(n, schema.field(n).type, _column(n)) for n in names]
         op = ProjectOp(self._name("select"), cols, changelog=is_changelog(schema))
-        return _Node(self._add(node.op, op), frozenset(n for n in names if n in node.event_time_cols))
+        return _Node(self._add(node.op, op), {n: node.lags[n] for n in names if n in node.lags})
 
     def _conform(self, node: _Node, want: pa.Schema) -> _Node:
         cols = [(f.name, f.type, _column(f.name)) for f in want]
         op = ProjectOp(self._name("conform"), cols, changelog=is_changelog(node.op.schema))
-        return _Node(self._add(node.op, op), frozenset())
+        # a column of unchanged type keeps its values, hence its bound
+        have = node.op.schema
+        kept = {f.name: node.lags[f.name] for f in want
+                if f.name in node.lags and have.field(f.name).type == f.type}
+        return _Node(self._add(node.op, op), kept)
 
     def _aggregate(self, r: ir.Aggregate) -> _Node:
         up = self._rel(r.input)
@@ -261,8 +279,9 @@ class _Compiler:
             cols = [(n, schema.field(n).type, _column(n)) for n in keep]
             cols += [(n, arrow_type(e.type), compile_expr(e)) for n, e in extra]
             op = ProjectOp(self._name("aggargs"), cols)
-            node = _Node(self._add(up.op, op), frozenset(n for n in keep if n in up.event_time_cols))
+            node = _Node(self._add(up.op, op), {n: up.lags[n] for n in keep if n in up.lags})
         top = r is self._top_agg
+        lag = node.lags.get(w.time_col) if w is not None else None  # None: windows close at end of input
         name = self._name("aggregate")
         if w is None:
             mode = "final" if top and self._emit == "final" else "changes"
@@ -271,17 +290,32 @@ class _Compiler:
             mode = "changes" if top and self._emit == "changes" else "final"
             wtype = arrow_type(r.schema[len(r.keys)].type)
             op = SessionAggregateOp(name, node.op.schema, list(r.keys), specs, w.time_col, w.gap, wtype, mode=mode,
-                                    closes_on_watermark=w.time_col in node.event_time_cols)
+                                    lag=lag)
         else:
             mode = "changes" if top and self._emit == "changes" else "final"
             wtype = arrow_type(r.schema[len(r.keys)].type)
             op = WindowAggregateOp(name, node.op.schema, list(r.keys), specs, w.time_col, _window_def(w), wtype,
-                                   mode=mode, closes_on_watermark=w.time_col in node.event_time_cols)
-        # A window is emitted once the watermark passes its end, so every later output row has a
-        # window_end above the watermark passed on with it: window_end is an event-time column
-        # downstream (window_start is not: it trails the watermark by up to the window size).
-        closes = w is not None and w.time_col in node.event_time_cols
-        return _Node(self._add(node.op, op), frozenset({"window_end"}) if closes else frozenset())
+                                   mode=mode, lag=lag)
+        # A window is emitted once W - lag passes its end, so every later output row has a window_end
+        # above W - lag (W: the watermark passed on with it). A tumble or hop window_start is its end
+        # minus the size; a session's start has no bound (a session can last any time).
+        if lag is None:
+            return _Node(self._add(node.op, op), {})
+        lags = {"window_end": lag}
+        if w.kind != "session":
+            lags["window_start"] = lag + w.size
+        return _Node(self._add(node.op, op), lags)
+
+
+def project_lags(columns, lags: Mapping[str, int]) -> dict[str, int]:
+    """The lags of a projection's outputs: a copy keeps its column's lag, `c + d` (d a constant
+    interval) lowers it by d, `c - d` raises it."""
+    out = {}
+    for n, e in columns:
+        lin = linear_time(e)
+        if lin is not None and lin[0] in lags:
+            out[n] = lags[lin[0]] - lin[1]
+    return out
 
 
 def _top_down(r: ir.Rel):
@@ -330,6 +364,12 @@ def explain_local(program: ir.Program, batch_size: int = 10_000) -> str:
     return "\n".join(lines)
 
 
+def _closing(lag: int | None) -> str:
+    if lag is None:
+        return " (closes at end of input)"
+    return f" (closes at watermark - {lag}us)" if lag else ""
+
+
 def _describe(op: Operator) -> str:
     cols = ", ".join(f.name for f in op.schema if f.name != WEIGHT)
     kind = type(op).__name__.removesuffix("Op").removesuffix("Node")
@@ -339,10 +379,9 @@ def _describe(op: Operator) -> str:
     elif isinstance(op, WindowAggregateOp):
         w = op.window
         extra = (f" by {', '.join(op.keys) or '()'} window size {w.size}us slide {w.slide}us emit {op.mode}"
-                 + ("" if op.closes_on_watermark else " (closes at end of input)"))
+                 + _closing(op.lag))
     elif isinstance(op, SessionAggregateOp):
-        extra = (f" by {', '.join(op.keys) or '()'} session gap {op.gap}us emit {op.mode}"
-                 + ("" if op.closes_on_watermark else " (closes at end of input)"))
+        extra = f" by {', '.join(op.keys) or '()'} session gap {op.gap}us emit {op.mode}" + _closing(op.lag)
     elif isinstance(op, GlobalAggregateOp):
         extra = f" by {', '.join(op.state.keys) or '()'} emit {op.mode}"
     elif describe_relational(op) is not None:

@@ -18,6 +18,7 @@ keys; the whole condition is evaluated again on each joined row, so it alone dec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -59,10 +60,11 @@ def compile_relational(c: _Compiler, r: ir.Join | ir.Distinct | ir.TopN | ir.Uni
     return _union(c, r)
 
 
-def _node(op: Operator, event_time_cols) -> _Node:
+def _node(op: Operator, lags: Mapping[str, int]) -> _Node:
+    """A compiled relation with its event-time columns' lags (see targets/local.py `_Node`)."""
     from .local import _Node
 
-    return _Node(op, frozenset(event_time_cols))
+    return _Node(op, dict(lags))
 
 
 def _wire(c: _Compiler, op: Operator, *inputs: _Node) -> Operator:
@@ -82,7 +84,7 @@ def _distinct(c: _Compiler, r: ir.Distinct) -> _Node:
                                  "apply distinct to the rows before the stage that makes the changelog")
     op = DistinctOp(c._name("distinct"), up.op.schema, list(r.keys))
     # rows leave as they arrive: the input's event-time bound still holds for them
-    return _node(_wire(c, op, up), up.event_time_cols)
+    return _node(_wire(c, op, up), up.lags)
 
 
 def _top(c: _Compiler, r: ir.TopN) -> _Node:
@@ -92,7 +94,7 @@ def _top(c: _Compiler, r: ir.TopN) -> _Node:
                                  "apply top to the rows before the stage that makes the changelog")
     op = TopNOp(c._name("top"), up.op.schema, r.n, compile_expr(r.order_by), arrow_type(r.order_by.type),
                 r.descending, list(r.per))
-    return _node(_wire(c, op, up), ())
+    return _node(_wire(c, op, up), {})
 
 
 def _union(c: _Compiler, r: ir.UnionAll) -> _Node:
@@ -101,7 +103,9 @@ def _union(c: _Compiler, r: ir.UnionAll) -> _Node:
     changelog = is_changelog(left.op.schema) or is_changelog(right.op.schema)
     fields = [left.op.schema.field(n) for n in names] + ([pa.field(WEIGHT, pa.int64())] if changelog else [])
     op = UnionOp(c._name("union"), pa.schema(fields))
-    return _node(_wire(c, op, left, right), left.event_time_cols & right.event_time_cols)
+    # the later of the two bounds holds for rows from either input
+    return _node(_wire(c, op, left, right), {n: max(left.lags[n], right.lags[n])
+                                              for n in left.lags.keys() & right.lags.keys()})
 
 
 # ---------------------------------------------------------------- tables
@@ -119,7 +123,7 @@ def table_scan(c: _Compiler, r: ir.Scan) -> _Node:
         driven.append(node)
     else:
         c.sources[f"table {t.name}"] = node
-    return _node(node, ())
+    return _node(node, {})
 
 
 def _table_node(c: _Compiler, t: ir.Table) -> SourceNode:
@@ -176,7 +180,8 @@ def _join(c: _Compiler, r: ir.Join) -> _Node:
         right = c._rel(r.right)
     spec = _spec(r, left, right)
     left_cl, right_cl = is_changelog(left.op.schema), is_changelog(right.op.schema)
-    right_et = {out for f, out in zip(r.right.schema, r.right_names, strict=True) if f.name in right.event_time_cols}
+    right_lags = {out: right.lags[f.name] for f, out in zip(r.right.schema, r.right_names, strict=True)
+                  if f.name in right.lags}
     if lookup:
         if left_cl:
             raise UnsupportedFeature("a lookup join of a changelog (a view emitted as changes)", TARGET, r.span,
@@ -189,21 +194,29 @@ def _join(c: _Compiler, r: ir.Join) -> _Node:
                 node.finish()
 
         op = LookupJoinOp(c._name("lookup_join"), spec, load)
-        return _node(_wire(c, op, left, right), left.event_time_cols)
-    bound = None if (left_cl or right_cl) else _time_bound(r, left.event_time_cols, right_et)
+        return _node(_wire(c, op, left, right), left.lags)
+    append_only = not (left_cl or right_cl)
+    bound = _time_bound(r, left.lags, right_lags) if append_only else None
+    ends = _window_join_ends(c, r) if append_only and bound is None else None
+    if append_only and bound is None and ends is None:
+        # an equality of event-time columns bounds the distance to [d, d] (q5: window_start =
+        # m.window_start, both trailing the watermark by a window size)
+        bound = _time_bound(r, left.lags, right_lags, equalities=True)
     if bound is not None:
         op = IntervalJoinOp(c._name("interval_join"), spec, bound)
-        return _node(_wire(c, op, left, right), left.event_time_cols | right_et)
-    ends = None if (left_cl or right_cl) else _window_join_ends(c, r)
+        # the join's output watermark is at most each side's eviction threshold and watermark, so a
+        # kept or new row's time column is >= it minus that column's input lag
+        lags = {n: max(lag, 0) for n, lag in {**left.lags, **right_lags}.items()}
+        return _node(_wire(c, op, left, right), lags)
     if ends is not None:
         op = WindowJoinOp(c._name("window_join"), spec, *ends)
-        return _node(_wire(c, op, left, right), ())
+        return _node(_wire(c, op, left, right), {})
     if r.kind == "left" and left_cl:
         raise UnsupportedFeature("a left join whose left side is a changelog (a view emitted as changes)", TARGET,
                                  r.span, "use an inner join, or emit the left view final")
     changelog = left_cl or right_cl or r.kind == "left"
     op = RegularJoinOp(c._name("join"), spec, changelog=changelog)
-    return _node(_wire(c, op, left, right), ())
+    return _node(_wire(c, op, left, right), {})
 
 
 def _spec(r: ir.Join, left: _Node, right: _Node) -> JoinSpec:
@@ -238,36 +251,41 @@ def equi_keys(r: ir.Join) -> tuple[list[ir.Expr], list[ir.Expr]]:
     return lkeys, rkeys
 
 
-def _linear(e: ir.Expr) -> tuple[str, int] | None:
+def linear_time(e: ir.Expr) -> tuple[str, int] | None:
     """e as column + constant interval (microseconds), or None."""
     if isinstance(e, ir.ColumnRef):
         return e.name, 0
     if isinstance(e, ir.Call) and e.fn in ("add", "sub") and len(e.args) == 2:
         a, b = e.args
         if isinstance(b, ir.Literal) and b.type == T.INTERVAL and isinstance(b.value, int):
-            inner = _linear(a)
+            inner = linear_time(a)
             if inner is not None:
                 return inner[0], inner[1] + (b.value if e.fn == "add" else -b.value)
         if e.fn == "add" and isinstance(a, ir.Literal) and a.type == T.INTERVAL and isinstance(a.value, int):
-            inner = _linear(b)
+            inner = linear_time(b)
             if inner is not None:
                 return inner[0], inner[1] + a.value
     return None
 
 
-_FLIP = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt"}
+_FLIP = {"ge": "le", "gt": "lt", "le": "ge", "lt": "gt", "eq": "eq"}
 
 
-def _time_bound(r: ir.Join, left_et, right_et) -> TimeBound | None:
+def _time_bound(r: ir.Join, left_lags: Mapping[str, int], right_lags: Mapping[str, int],
+                equalities: bool = False) -> TimeBound | None:
     """lo <= left_time - right_time <= hi from the comparisons between an event-time column of
-    each side (strict comparisons bound the same way: the condition filters the pairs exactly)."""
+    each side (strict comparisons bound the same way: the condition filters the pairs exactly);
+    with `equalities`, `=` bounds both ways. The time columns' lags go with the bound."""
+    left_et, right_et = left_lags, right_lags
     pair: tuple[str, str] | None = None
     lo: int | None = None
     hi: int | None = None
     for cj in conjuncts(r.condition):
         if not (isinstance(cj, ir.Call) and cj.fn in _FLIP and len(cj.args) == 2):
             continue
-        a, b = (_linear(x) for x in cj.args)
+        if cj.fn == "eq" and not equalities:
+            continue
+        a, b = (linear_time(x) for x in cj.args)
         if a is None or b is None:
             continue
         fn = cj.fn
@@ -283,13 +301,13 @@ def _time_bound(r: ir.Join, left_et, right_et) -> TimeBound | None:
         elif pair != (lcol, rcol):
             continue
         d = rc - lc  # lcol + lc OP rcol + rc  <=>  lcol - rcol OP rc - lc
-        if fn in ("ge", "gt"):
+        if fn in ("ge", "gt", "eq"):
             lo = d if lo is None else max(lo, d)
-        else:
+        if fn in ("le", "lt", "eq"):
             hi = d if hi is None else min(hi, d)
     if pair is None:
         return None
-    return TimeBound(pair[0], pair[1], lo, hi)
+    return TimeBound(pair[0], pair[1], lo, hi, left_lag=left_et[pair[0]], right_lag=right_et[pair[1]])
 
 
 def _window_join_ends(c: _Compiler, r: ir.Join) -> tuple[str, str] | None:
@@ -304,27 +322,34 @@ def _window_join_ends(c: _Compiler, r: ir.Join) -> tuple[str, str] | None:
     on_start = any(isinstance(cj, ir.Call) and cj.fn == "eq" and len(cj.args) == 2
                    and all(isinstance(a, ir.ColumnRef) for a in cj.args)
                    and {a.name for a in cj.args} == want for cj in conjuncts(r.condition))
-    if not on_start or not (_windows_close(c, r.input) and _windows_close(c, r.right)):
+    if not on_start:
+        return None
+    # the operator groups each window's rows by window_end: equal starts must mean equal ends, so
+    # both sides' windows have one size (else: an interval join on window_start, see _join)
+    size = _closing_window_size(c, r.input)
+    if size is None or size != _closing_window_size(c, r.right):
         return None
     return "window_end", rename["window_end"]
 
 
-def _windows_close(c: _Compiler, rel: ir.Rel) -> bool:
-    """rel's window_start/window_end come from a tumble or hop window on an event-time column, so a
-    window's rows have all arrived once the watermark reaches its end."""
+def _closing_window_size(c: _Compiler, rel: ir.Rel) -> int | None:
+    """The size of the tumble or hop window rel's window_start/window_end come from, when that
+    window is on a source's event time (a window's rows have all arrived once the watermark reaches
+    its end); None otherwise."""
     if isinstance(rel, ir.Filter | ir.Distinct):
-        return _windows_close(c, rel.input)
+        return _closing_window_size(c, rel.input)
     if isinstance(rel, ir.Project):
         cols = dict(rel.columns)
         ok = all(isinstance(cols.get(n), ir.ColumnRef) and cols[n].name == n for n in ("window_start", "window_end"))
-        return ok and _windows_close(c, rel.input)
+        return _closing_window_size(c, rel.input) if ok else None
     if isinstance(rel, ir.Scan) and rel.kind == "view":
         v = c.p.view(rel.name)
-        return v is not None and _windows_close(c, v.plan)
+        return _closing_window_size(c, v.plan) if v is not None else None
     if isinstance(rel, ir.WindowAssign) or (isinstance(rel, ir.Aggregate) and rel.window is not None):
         w = rel.window
-        return w is not None and w.kind in ("tumble", "hop") and w.time_col in _event_time_cols(c, rel.input)
-    return False
+        ok = w is not None and w.kind in ("tumble", "hop") and w.time_col in _event_time_cols(c, rel.input)
+        return w.size if ok else None
+    return None
 
 
 def _event_time_cols(c: _Compiler, rel: ir.Rel) -> set[str]:
@@ -354,9 +379,11 @@ def describe_relational(op: Operator) -> str | None:
         b = op.bound
         lo = "-inf" if b.lo is None else f"{b.lo}us"
         hi = "+inf" if b.hi is None else f"{b.hi}us"
+        right_wm = f"right watermark - {b.right_lag}us" if b.right_lag else "right watermark"
+        left_wm = f"left watermark - {b.left_lag}us" if b.left_lag else "left watermark"
         return (f" {op.spec.kind} on {b.left_time} - {b.right_time} in [{lo}, {hi}];"
-                f" state: left rows until {b.left_time} < right watermark + {lo},"
-                f" right rows until {b.right_time} < left watermark - {hi}")
+                f" state: left rows until {b.left_time} < {right_wm} + {lo},"
+                f" right rows until {b.right_time} < {left_wm} - {hi}")
     if isinstance(op, WindowJoinOp):
         return f" {op.spec.kind}; state: each window's rows until the watermark reaches {op.end_cols[0]}"
     if isinstance(op, RegularJoinOp):
