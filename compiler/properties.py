@@ -115,7 +115,7 @@ def is_interval_join(rel: ir.Join, sources: Mapping[str, ir.Source], views: Mapp
         used = [ir.columns_used(a) for a in c.args]
         if c.fn == "eq" and all(len(u) == 1 for u in used):
             has_eq = True
-        if c.fn in ("lt", "le", "gt", "ge"):
+        if c.fn in ("lt", "le", "gt", "ge", "eq"):  # an equality of two event times is a [0, 0] bound
             names = used[0] | used[1]
             if names & left_wm and names & right_wm:
                 has_bound = True
@@ -132,12 +132,34 @@ def join_kind(rel: ir.Join, sources: Mapping[str, ir.Source], views: Mapping[str
     """interval | window | lookup | regular (SEMANTICS.md §5)."""
     if isinstance(rel.right, ir.Scan) and rel.right.kind == "table":
         return "lookup"
-    if is_interval_join(rel, sources, views):
-        return "interval"
     right_out = dict(zip(ir.schema_names(rel.right.schema), rel.right_names, strict=True))
     for c in conjuncts(rel.condition):
         if isinstance(c, ir.Call) and c.fn == "eq" and all(isinstance(a, ir.ColumnRef) for a in c.args):
             names = {a.name for a in c.args}  # type: ignore[union-attr]
             if names == {"window_start", right_out.get("window_start")}:
-                return "window"
+                left, right = window_of(rel.input, views), window_of(rel.right, views)
+                if left is not None and left == right:
+                    return "window"
+    if is_interval_join(rel, sources, views):
+        return "interval"
     return "regular"
+
+
+def window_of(rel: ir.Rel, views: Mapping[str, ir.View]) -> ir.WindowSpec | None:
+    """The window that made the relation's window_start, seen through row-preserving stages, with
+    its time column name left out (two sides are windowed alike when sizes and offsets agree)."""
+    if isinstance(rel, ir.Aggregate | ir.WindowAssign):
+        w = rel.window
+        if w is None:
+            return None
+        return ir.WindowSpec(w.kind, "", size=w.size, slide=w.slide, offset=w.offset, gap=w.gap)
+    if isinstance(rel, ir.Scan):
+        return window_of(views[rel.name].plan, views) if rel.kind == "view" and rel.name in views else None
+    if isinstance(rel, ir.Project):
+        ref = dict(rel.columns).get("window_start")
+        if isinstance(ref, ir.ColumnRef) and ref.name == "window_start":
+            return window_of(rel.input, views)
+        return None
+    if isinstance(rel, ir.Filter | ir.Distinct | ir.TopN):
+        return window_of(rel.input, views)
+    return None
