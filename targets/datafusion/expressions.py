@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler import types as T
-from flowc.targets.sql.expressions import SqlExpressions, is_null, lit_int
+from flowc.targets.sql.expressions import SqlExpressions, is_null, lit_int, paren
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
 
@@ -49,6 +49,12 @@ class DataFusionExpressions(SqlExpressions):
         if want.is_time_point and have.is_integer:
             # an integer read as a time point counts microseconds since the epoch, like IR literals
             return arrow_cast(cast_to(inner, T.BIGINT), arrow_type(want))
+        # Arrow has no cast between boolean and decimal: through an integer one way (true is 1),
+        # a comparison with zero the other
+        if have == T.BOOL and want.name == "decimal":
+            return cast_to(cast_to(inner, T.INT), want)
+        if want == T.BOOL and have.name == "decimal":
+            return exp.NEQ(this=paren(inner), expression=lit_int(0))
         return cast_to(inner, want)
 
     def case_branch(self, e, have, want):
@@ -63,7 +69,7 @@ class DataFusionExpressions(SqlExpressions):
             # and then refuses the plan for a duplicate field name when both are in one aggregate
             # (tests/corpus/regressions/datafusion_count_constant_and_count_rows). A constant is either
             # null in every row or in none, so the count is 0 or the row count.
-            when = exp.If(this=is_null(self.expr(a.arg)), true=lit_int(0))
+            when = exp.If(this=is_null(paren(self.expr(a.arg))), true=lit_int(0))
             return exp.Case(ifs=[when], default=exp.Count(this=exp.Star()))
         return super().aggregate(a)
 

@@ -1,23 +1,19 @@
 """IR relations as DataFusion SELECTs: the shared lowering (`flowc.targets.sql.relations`) with
-DataFusion's windows, distinct and top.
+DataFusion's windows.
 
 Sources are registered as their on-time rows without `__arrival`, so views never carry it; a
 `distinct`, which keeps the first on-time row per key in arrival order, compiles its input again
-with `__arrival` (`arrival`): from the source's raw rows through the same lateness split. `top`
-orders by its expression, nulls last, then by every column (docs/semantics.md, "flowc choices").
-Windows are cut on integer microseconds with floor division, so times before the epoch fall in
-the right window.
+with `__arrival` (the shared `arrival`): from the source's raw rows through the same lateness
+split. Where rows have no single arrival order, DataFusion refuses the distinct (the shared
+default). Windows are cut on integer microseconds with floor division, so times before the epoch
+fall in the right window.
 """
 
 from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.properties import join_kind
-from flowc.targets.sql.dialect import table
 from flowc.targets.sql.expressions import col, is_null, lit_int, paren
-from flowc.targets.sql.lateness import flag_on_time
-from flowc.targets.sql.names import ARRIVAL, ON_TIME, raw_table_name
 from flowc.targets.sql.relations import Query, RelationCompiler
 from sqlglot import exp
 
@@ -30,7 +26,7 @@ class DataFusionRelations(RelationCompiler):
     unsupported_hint = "run this view with --target local or --target risingwave"
 
     def _Aggregate(self, r: ir.Aggregate) -> Query:
-        q, arrival = super()._Aggregate(r)
+        q, arrival = super()._Aggregate(_arguments_as_columns(r))
         if not r.keys and r.window is None:
             # A global aggregate has exactly one row, so LIMIT 1 changes nothing, but DataFusion 55
             # does not push filters through a LIMIT: without it, a filter that is false for every
@@ -63,63 +59,29 @@ class DataFusionRelations(RelationCompiler):
             raise UnsupportedFeature("a session window outside an aggregate", self.target, w.span)
         return q.subquery(self._alias())
 
-    # ---- distinct and top
 
-    def _Distinct(self, r: ir.Distinct, keep_arrival: bool = False) -> Query:
-        """The first on-time row per key in arrival order (a hop row's windows by window_start)."""
-        order = [exp.Ordered(this=col(ARRIVAL))]
-        if "window_start" in ir.schema_names(r.schema):
-            order.append(exp.Ordered(this=col("window_start")))
-        sub = self.arrival(r.input, r).subquery(self._alias())
-        return self._ranked(sub, r.schema, True, list(r.keys), order, 1, keep_arrival), keep_arrival
+def _arguments_as_columns(r: ir.Aggregate) -> ir.Aggregate:
+    """r with every computed aggregate argument moved into a column `__aN` of a projection below.
 
-    def _TopN(self, r: ir.TopN) -> Query:
-        """N rows per key: by the expression, nulls last either way, ties broken by every column
-        ascending, nulls last; a total order, so the result does not depend on arrival."""
-        order = [exp.Ordered(this=self.x.expr(r.order_by), desc=r.descending, nulls_first=False)]
-        order += [exp.Ordered(this=c, nulls_first=False) for c in self._cols(r.schema)]
-        sub, _ = self._sub(r.input)
-        return self._ranked(sub, r.schema, False, list(r.per), order, r.n), False
-
-    def arrival(self, r: ir.Rel, user: ir.Rel) -> exp.Select:
-        """r's rows plus `__arrival`, the arrival position of the source row each derives from, for
-        `user` (the distinct that needs it). Raises where r's rows have no single arrival order."""
-        cols = self._cols(r.schema, arrival=True)
-        if isinstance(r, ir.Scan) and r.kind == "source":
-            s = self.program.source(r.name)
-            if s is None:
-                raise UnsupportedFeature(f"distinct over unknown source '{r.name}'", self.target, user.span)
-            raw = table(raw_table_name(s.name))
-            if s.event_time is None:
-                return exp.select(*cols).from_(raw)
-            # the same on-time split the source's registration uses, with the arrival kept
-            flagged = flag_on_time(s, raw, AXIS).subquery(self._alias())
-            return exp.select(*cols).from_(flagged).where(col(ON_TIME))
-        if isinstance(r, ir.Scan) and r.kind == "view" and self.program.view(r.name) is not None:
-            v = self.program.view(r.name)
-            return exp.select(*cols).from_(self._arrival_sub(v.plan, user))
-        if isinstance(r, ir.Filter):
-            return self.filter(r, self._arrival_sub(r.input, user), True)[0]
-        if isinstance(r, ir.Project):
-            return self.project(r, self._arrival_sub(r.input, user), True)[0]
-        if isinstance(r, ir.WindowAssign):
-            return self.window_assign(r, self._arrival_sub(r.input, user), True)[0]
-        if isinstance(r, ir.Distinct):
-            return self._Distinct(r, keep_arrival=True)[0]
-        if isinstance(r, ir.Join) and join_kind(r, {s.name: s for s in self.program.sources},
-                                                {v.name: v for v in self.program.views}) == "lookup":
-            # a lookup join's rows come in the order of the stream rows that produced them
-            return self.join(r, (self._arrival_sub(r.input, user), True), keep_arrival=True)[0]
-        what = {ir.UnionAll: "a union", ir.Join: "a join of two streams", ir.Aggregate: "an aggregate",
-                ir.TopN: "a top", ir.Scan: f"the table '{getattr(r, 'name', '')}'"}.get(type(r), type(r).__name__)
-        raise UnsupportedFeature(
-            f"distinct over {what}", self.target, user.span,
-            hint="distinct keeps the first row per key in arrival order, which a batch run cannot know "
-                 "for rows that do not come from one source; apply distinct to the source's rows before "
-                 "the union/join/aggregate, or run this view with --target local")
-
-    def _arrival_sub(self, r: ir.Rel, user: ir.Rel) -> exp.Subquery:
-        return self.arrival(r, user).subquery(self._alias())
+    DataFusion 55 names an aggregate after its argument with casts left out, so `avg(cast(a as
+    decimal))` and `avg(a)` in one aggregate both get the name `avg(a)` and the plan is refused
+    for a duplicate field (tests/corpus/regressions/datafusion_avg_of_a_column_and_of_its_cast);
+    over distinct columns the names differ. Bare columns stay as they are, and so do arguments
+    without a column (constants: `aggregate` spells count of a constant its own way)."""
+    moved: list[tuple[str, ir.Expr]] = []
+    aggs = []
+    for a in r.aggs:
+        if a.arg is None or isinstance(a.arg, ir.ColumnRef) or not ir.columns_used(a.arg):
+            aggs.append(a)
+            continue
+        name = f"__a{len(moved)}"
+        moved.append((name, a.arg))
+        aggs.append(ir.AggCall(a.name, a.fn, ir.ColumnRef(name, a.arg.type), a.type, span=a.span))
+    if not moved:
+        return r
+    keep = tuple((f.name, ir.ColumnRef(f.name, f.type)) for f in r.input.schema)
+    below = ir.Project(r.input, keep + tuple(moved), span=r.span)
+    return ir.Aggregate(below, r.keys, tuple(aggs), r.window, span=r.span)
 
 
 def _floor_align(t: exp.Expression, step: int, offset: int) -> exp.Expression:

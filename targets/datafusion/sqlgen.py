@@ -4,7 +4,9 @@ DataFusion is a batch engine, so it keeps the streaming meaning (SEMANTICS §4) 
 lateness itself (`flowc.targets.sql.lateness`): each source is registered as `__raw_<name>`, its
 rows in file order with an extra `__arrival` index; the on-time rows are then what every view
 reads under the source's own name. Each IR relation becomes a SELECT over its input as a subquery
-(`relations.py`); DataFusion's optimizer flattens the nesting.
+(`relations.py`); DataFusion's optimizer flattens the nesting. A `table` is registered the same way
+(`__raw_<name>` with `__arrival`), and read as the last version of each primary key
+(`flowc.targets.sql.tables`).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from flowc.targets.sql.expressions import col
 from flowc.targets.sql.lateness import split_on_time
 from flowc.targets.sql.names import ARRIVAL, ON_TIME, OP, PREV_MAX, raw_table_name
 from flowc.targets.sql.relations import output_query
+from flowc.targets.sql.tables import last_versions
 from sqlglot import exp
 
 from .dialect import render
@@ -42,6 +45,16 @@ class SourcePlan:
 
 
 @dataclass(frozen=True)
+class TablePlan:
+    """How one table is read: `raw_table` holds the file's rows plus `__arrival` (0..n-1 in file
+    order); `sql` selects the last version of each primary key (registered under `name`)."""
+
+    name: str
+    raw_table: str
+    sql: str
+
+
+@dataclass(frozen=True)
 class ViewPlan:
     """`sql` computes the view's contents (registered under `name`, so later views read it);
     `output_sql` is what a sink of it receives (with `_op` first for `emit changes`)."""
@@ -56,6 +69,7 @@ class ViewPlan:
 class DataFusionPlan:
     sources: tuple[SourcePlan, ...]
     views: tuple[ViewPlan, ...]
+    tables: tuple[TablePlan, ...] = ()
 
     def source(self, name: str) -> SourcePlan | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -73,7 +87,8 @@ def compile_datafusion(program: ir.Program) -> DataFusionPlan:
         _check_connector(s.connector, f"sink of '{s.view}'", SINK_CONNECTORS)
     sources = tuple(_source_plan(s) for s in program.sources)
     views = tuple(_view_plan(program, v) for v in program.views)
-    return DataFusionPlan(sources, views)
+    tables = tuple(TablePlan(t.name, raw_table_name(t.name), render(last_versions(t))) for t in program.tables)
+    return DataFusionPlan(sources, views, tables)
 
 
 def _check_connector(c: ir.Connector, what: str, allowed: tuple[str, ...]) -> None:
@@ -97,5 +112,5 @@ def _view_plan(program: ir.Program, v: ir.View) -> ViewPlan:
     return ViewPlan(v.name, render(q), render(output_query(v)), v.emit)
 
 
-__all__ = ["compile_datafusion", "DataFusionPlan", "SourcePlan", "ViewPlan", "RelCompiler", "ARRIVAL", "ON_TIME",
+__all__ = ["compile_datafusion", "DataFusionPlan", "SourcePlan", "TablePlan", "ViewPlan", "RelCompiler", "ARRIVAL", "ON_TIME",
            "PREV_MAX", "OP", "raw_table_name"]

@@ -143,6 +143,8 @@ def _postgres_objects(program: ir.Program) -> tuple[list[DeployObject], list[str
     objects = [DeployObject(o.name, o.kind, o.sql, o.depends_on, o.note) for o in plan.objects]
     notes = [f"source '{s.name}' is the table {raw_table_name(s.name)}: insert its rows there in arrival "
              f"order; view {s.name} shows the on-time rows" for s in program.sources]
+    notes += [f"table '{t.name}' is the table {raw_table_name(t.name)}: insert its rows there, a repeated key "
+              f"as a new version; view {t.name} shows the last version of each key" for t in program.tables]
     notes += [f"PostgreSQL has no sinks: the sink of '{k.view}' into {k.connector.kind}(...) is not deployed; "
               f"query view {k.view} instead" for k in program.sinks]
     return objects, notes

@@ -100,6 +100,16 @@ class PostgresExpressions(SqlExpressions):
             return out if want == T.BIGINT else cast_to(out, want)
         if want == T.INTERVAL and have.is_integer:
             return exp.Mul(this=paren(inner), expression=interval(1))
+        # PostgreSQL converts between boolean and integer (int4) only: other numbers go through it
+        # one way (true is 1, false 0), and compare with zero the other (any non-zero is true, also
+        # a bigint beyond int4 or a fraction, which a detour through int4 would break)
+        if want.is_integer and (have == T.DOUBLE or have.name == "decimal"):
+            # the IR truncates toward zero; PostgreSQL's cast rounds (0.75 -> 1)
+            return cast_to(exp.Anonymous(this="trunc", expressions=[inner]), want)
+        if have == T.BOOL and want != T.INT and _is_number(want):
+            return cast_to(cast_to(inner, T.INT), want)
+        if want == T.BOOL and have != T.INT and _is_number(have):
+            return exp.NEQ(this=paren(inner), expression=lit_int(0))
         return cast_to(inner, want)
 
     def call_result(self, e: ir.Call, out):
@@ -126,6 +136,10 @@ class PostgresExpressions(SqlExpressions):
             digits = [cast_to(args[1], T.INT)] if len(args) == 2 else []
             return self.call_result(e, exp.Anonymous(this="round", expressions=[x, *digits]))
         return None
+
+
+def _is_number(t: T.Type) -> bool:
+    return t.is_integer or t == T.DOUBLE or t.name == "decimal"
 
 
 def _nonneg_literal(e: ir.Expr) -> bool:

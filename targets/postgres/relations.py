@@ -1,9 +1,8 @@
 """IR relations as PostgreSQL SELECTs: the shared lowering (`flowc.targets.sql.relations`) with
-PostgreSQL's windows, distinct and top.
+PostgreSQL's windows, and its choice for `distinct` over rows without one arrival order.
 
-Sources are views of their on-time rows that keep `__arrival`, so it flows through filters,
-projections and window assignment to `distinct` (the first row per key in arrival order) and
-`top` (ties broken by arrival). Windows: tumble is `date_bin(size, ts, epoch + offset)` (exact,
+Sources are views of their on-time rows that keep `__arrival`, which `distinct` (the first row per
+key in arrival order) reads them with; `top` is the shared total order. Windows: tumble is `date_bin(size, ts, epoch + offset)` (exact,
 in integer microseconds, and flooring times before the origin too); hop is the tumble of the
 slide, minus k slides for k in `generate_series(0, size/slide - 1)`.
 """
@@ -13,9 +12,9 @@ from __future__ import annotations
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.targets.sql.dialect import table
 from flowc.targets.sql.expressions import col, lit_int
-from flowc.targets.sql.names import ARRIVAL
-from flowc.targets.sql.relations import Query, RelationCompiler
+from flowc.targets.sql.relations import NoArrivalOrder, Query, RelationCompiler
 from sqlglot import exp
 
 from .expressions import AXIS, X, epoch, interval
@@ -48,18 +47,16 @@ class PostgresRelations(RelationCompiler):
             return q.subquery(self._alias())
         raise UnsupportedFeature("a session window outside an aggregate", self.target, w.span)
 
-    def _Distinct(self, r: ir.Distinct) -> Query:
-        """The first row per key: in arrival order when the rows have one, else by all columns (a
-        deterministic choice for rows that carry no order, e.g. out of an aggregate)."""
-        sub, arrival = self._sub(r.input)
-        keys = list(r.keys) or [f.name for f in r.input.schema]
-        order = [col(ARRIVAL)] if arrival else [col(f.name) for f in r.input.schema]
-        return self._ranked(sub, r.schema, arrival, keys, [exp.Ordered(this=o) for o in order], 1), arrival
+    def source_arrival(self, s: ir.Source) -> exp.Select:
+        # the source's view is its on-time rows with `__arrival` already
+        return exp.select(*self._cols(s.schema, arrival=True)).from_(table(s.name))
 
-    def _TopN(self, r: ir.TopN) -> Query:
-        """The n best rows per key by the order expression (nulls last), ties broken by arrival."""
+    def distinct_without_arrival(self, r: ir.Distinct, what: str, keep_arrival: bool) -> Query:
+        """Rows without one arrival order (a union, a join of two streams, an aggregate, a top):
+        SEMANTICS leaves the kept row open there; PostgreSQL keeps the first per key by all
+        columns, a deterministic choice."""
+        if keep_arrival:
+            raise NoArrivalOrder(what)
         sub, arrival = self._sub(r.input)
-        order = [exp.Ordered(this=self.x.expr(r.order_by), desc=r.descending, nulls_first=False)]
-        if arrival:
-            order.append(exp.Ordered(this=col(ARRIVAL)))
-        return self._ranked(sub, r.schema, arrival, list(r.per), order, r.n), arrival
+        order = [exp.Ordered(this=c, nulls_first=False) for c in self._cols(r.input.schema)]
+        return self._ranked(sub, r.schema, arrival, list(r.keys), order, 1, keep_arrival=False), False

@@ -78,6 +78,7 @@ def _execute(conn, program: ir.Program, plan: PostgresPlan, inputs: dict[str, pa
     # UTC makes timestamptz text unambiguous both ways
     _sql(cur, f"SET LOCAL search_path TO {quote_ident(schema)}", "setting the search path", secrets)
     _sql(cur, "SET LOCAL TIME ZONE 'UTC'", "setting the time zone", secrets)
+    table_of_lines = {lines: name for name, lines in plan.table_lines.items()}
     for o in plan.objects:
         _sql(cur, o.sql, f"creating {o.role} {o.name}", secrets)
         if o.role == "raw":
@@ -85,8 +86,8 @@ def _execute(conn, program: ir.Program, plan: PostgresPlan, inputs: dict[str, pa
             data = inputs[source.name] if source is not None else None
             if data is not None:
                 copy_in(cur, o.name, data, secrets)
-        elif o.role == "table":
-            copy_in(cur, o.name, tables[o.name], secrets)
+        elif o.role == "table":  # every line of the file, in order; the table's view keeps the last versions
+            copy_in(cur, o.name, tables[table_of_lines[o.name]], secrets)
     late: dict[str, pa.Table] = {}
     for s in program.sources:
         lv = plan.late_views.get(s.name)
@@ -177,6 +178,8 @@ def copy_out(cur, query: str, schema: pa.Schema, what: str, secrets: Secrets) ->
     table = pacsv.read_csv(
         _io.BytesIO(bytes(data)),
         read_options=pacsv.ReadOptions(column_names=schema.names),
+        # a row of one column holding null is an empty line, which Arrow would otherwise skip
+        parse_options=pacsv.ParseOptions(ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(column_types=types, null_values=[""], strings_can_be_null=True,
                                              quoted_strings_can_be_null=False, true_values=["t"],
                                              false_values=["f"]))

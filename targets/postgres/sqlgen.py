@@ -10,7 +10,11 @@ the arrival order. The view `<name>` holds the on-time rows: the row at arrival 
 with prev_max = MAX(ts) over the rows before it in arrival order (`ROWS BETWEEN UNBOUNDED PRECEDING
 AND 1 PRECEDING`). MAX skips nulls, so prev_max is null exactly while no watermark exists; after
 that a null event time is late; a row exactly at the watermark is on time. `__late_<name>` holds
-the late rows. Both views keep `__arrival`, which `distinct` and `top` order by.
+the late rows. Both views keep `__arrival`, which `distinct` orders by.
+
+A `table`'s lines go to `__raw_<name>` the same way (a file may list a primary key several times,
+each line a new version of that row), and the view `<name>` holds the last version of each key
+(`flowc.targets.sql.tables`), which is what lookup joins read.
 
 Every IR relation becomes a SELECT over its input as a subquery (`relations.py`); PostgreSQL's
 planner flattens it.
@@ -27,6 +31,7 @@ from flowc.targets.sql.expressions import col
 from flowc.targets.sql.lateness import split_on_time
 from flowc.targets.sql.names import ARRIVAL, ON_TIME, OP, PREV_MAX, raw_table_name
 from flowc.targets.sql.relations import output_query
+from flowc.targets.sql.tables import last_versions
 from sqlglot import exp
 
 from .dialect import render
@@ -46,7 +51,8 @@ class PgObject:
     """One database object of the compiled program, created by `statement`.
 
     kind: table | view. `depends_on` names the objects the statement reads (they come first).
-    `role` says what it is for: raw (a source's rows), source (its on-time rows), late, table, view."""
+    `role` says what it is for: raw (a source's rows), source (its on-time rows), late, table (a
+    table's lines, every version), versions (the table: the last version of each key), view."""
 
     name: str
     kind: str
@@ -67,6 +73,8 @@ class PostgresPlan:
     raw_tables: dict[str, str] = field(default_factory=dict)
     late_views: dict[str, str | None] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    # per table: the table its file's lines are loaded into
+    table_lines: dict[str, str] = field(default_factory=dict)
 
     def object(self, name: str) -> PgObject | None:
         return next((o for o in self.objects if o.name == name), None)
@@ -91,12 +99,15 @@ def compile_postgres(program: ir.Program, check_connectors: bool = True) -> Post
         objects += _source_objects(s)
         raw_tables[s.name] = raw_table_name(s.name)
         late_views[s.name] = late_view_name(s.name) if s.event_time is not None else None
-    objects += [_table_object(t) for t in program.tables]
+    table_lines: dict[str, str] = {}
+    for t in program.tables:
+        objects += _table_objects(t)
+        table_lines[t.name] = raw_table_name(t.name)
     outputs: dict[str, str] = {}
     for v in program.views:
-        objects.append(_view_object(v))
+        objects.append(_view_object(program, v))
         outputs[v.name] = render(output_query(v))
-    return PostgresPlan(tuple(objects), raw_tables, late_views, outputs)
+    return PostgresPlan(tuple(objects), raw_tables, late_views, outputs, table_lines)
 
 
 def postgres_sql(program: ir.Program) -> str:
@@ -117,13 +128,18 @@ def _column_defs(schema: ir.Schema, span) -> list[exp.Expression]:
     return [exp.ColumnDef(this=exp.to_identifier(f.name), kind=sql_type(f.type, span)) for f in schema]
 
 
-def _source_objects(s: ir.Source) -> list[PgObject]:
-    raw = raw_table_name(s.name)
+def _numbered_table(name: str, schema: ir.Schema, span) -> exp.Create:
+    """A table of `schema` plus `__arrival`, numbering rows 1, 2, 3, ... in insertion order."""
     arrival = exp.ColumnDef(this=exp.to_identifier(ARRIVAL), kind=exp.DataType.build("BIGINT"),
                             constraints=[exp.ColumnConstraint(kind=exp.GeneratedAsIdentityColumnConstraint(
                                 this=True))])
-    create = exp.Create(kind="TABLE", this=exp.Schema(this=table(raw),
-                                                      expressions=[*_column_defs(s.schema, s.span), arrival]))
+    return exp.Create(kind="TABLE", this=exp.Schema(this=table(name),
+                                                    expressions=[*_column_defs(schema, span), arrival]))
+
+
+def _source_objects(s: ir.Source) -> list[PgObject]:
+    raw = raw_table_name(s.name)
+    create = _numbered_table(raw, s.schema, s.span)
     names = [f.name for f in s.schema]
     out = [PgObject(raw, "table", "raw", create, (),
                     f"the rows of source '{s.name}'; insert them in arrival order ({ARRIVAL} numbers them)")]
@@ -140,12 +156,16 @@ def _source_objects(s: ir.Source) -> list[PgObject]:
     return out
 
 
-def _table_object(t: ir.Table) -> PgObject:
-    cols = _column_defs(t.schema, t.span)
-    if t.primary_key:
-        cols.append(exp.PrimaryKey(expressions=[exp.to_identifier(k) for k in t.primary_key]))
-    stmt = exp.Create(kind="TABLE", this=exp.Schema(this=table(t.name), expressions=cols))
-    return PgObject(t.name, "table", "table", stmt, (), f"the rows of table '{t.name}'")
+def _table_objects(t: ir.Table) -> list[PgObject]:
+    """The table of t's lines (no primary key constraint: a key may come again, as a new version)
+    and the view of its current contents."""
+    raw = raw_table_name(t.name)
+    key = f"primary key ({', '.join(t.primary_key)})" if t.primary_key else "no primary key: every line"
+    return [PgObject(raw, "table", "table", _numbered_table(raw, t.schema, t.span), (),
+                     f"the lines of table '{t.name}'; insert them in order ({ARRIVAL} numbers them), a "
+                     f"repeated key is a new version"),
+            PgObject(t.name, "view", "versions", _create_view(t.name, last_versions(t)), (raw,),
+                     f"the last version of each key ({key})")]
 
 
 def _create_view(name: str, q: exp.Expression) -> exp.Create:
@@ -160,8 +180,8 @@ def _scanned(r: ir.Rel) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _view_object(v: ir.View) -> PgObject:
-    q, _ = RelCompiler().compile(v.plan)
+def _view_object(program: ir.Program, v: ir.View) -> PgObject:
+    q, _ = RelCompiler(program).compile(v.plan)
     names = [f.name for f in v.schema]
     body = exp.select(*(col(n) for n in names)).from_(q.subquery("__out"))
     return PgObject(v.name, "view", "view", _create_view(v.name, body), _scanned(v.plan), f"emit {v.emit}")

@@ -39,7 +39,8 @@ def paren(e: exp.Expression) -> exp.Expression:
 
 
 def is_null(e: exp.Expression) -> exp.Expression:
-    return exp.Is(this=e, expression=exp.Null())
+    # parenthesized: `NOT FALSE IS NULL` would read as `NOT (FALSE IS NULL)`
+    return exp.Is(this=paren(e), expression=exp.Null())
 
 
 _BINARY = {

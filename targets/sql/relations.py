@@ -2,9 +2,19 @@
 flatten the nesting), for any SQL target.
 
 `compile` returns the SELECT and whether it carries `__arrival` (the arrival position of the source
-row each row derives from) after the IR columns. Filters, projections, window assignment and
-lookup joins keep it; aggregates, unions and stream joins have no arrival order. Which scans carry
-it, how windows are cut and what `distinct` and `top` order by are the target's hooks.
+row each row derives from) after the IR columns. Filters, projections and window assignment keep
+it; aggregates, unions, joins and top do not. Which scans carry it and how windows are cut are the
+target's hooks.
+
+`distinct` and `top` follow docs/semantics.md, "flowc choices", on every SQL target:
+- `distinct KEYS` keeps the first on-time row per key in arrival order (a hop row's windows by
+  window_start, folded into `__arrival`). Its input is compiled again with `__arrival` (`arrival`): from the sources' rows
+  through filters, projections, window assignment, lookup joins, earlier distincts and views. With
+  no keys, the whole input is one group (the first row), as in the local runtime. Where the rows
+  have no single arrival order (a union, a join of two streams, an aggregate, a top) the target
+  decides (`distinct_without_arrival`): DataFusion refuses the view.
+- `top N by E per KEYS` orders by E (nulls last in both directions), then by every column
+  ascending, nulls last: a total order, so the result does not depend on arrival.
 """
 
 from __future__ import annotations
@@ -13,14 +23,24 @@ import itertools
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.properties import join_kind
 from sqlglot import exp
 
 from .dialect import table
 from .expressions import SqlExpressions, col, is_null, lit_int
-from .names import ARRIVAL, OP
+from .lateness import flag_on_time
+from .names import ARRIVAL, ON_TIME, OP, raw_table_name
 from .timeaxis import TimeAxis
 
 Query = tuple[exp.Select, bool]  # the SELECT, and whether it carries `__arrival` last
+
+
+class NoArrivalOrder(Exception):
+    """Rows that do not come in one arrival order; `what` names why (e.g. "a union")."""
+
+    def __init__(self, what: str):
+        super().__init__(what)
+        self.what = what
 
 
 def output_query(v: ir.View) -> exp.Select:
@@ -34,8 +54,8 @@ def output_query(v: ir.View) -> exp.Select:
 
 class RelationCompiler:
     """Turns an IR relation tree into one SELECT. Subclasses set `x` (expressions) and `axis`, and
-    add `window_starts`, `_Distinct` and `_TopN`; without them, windows, distinct and top are
-    UnsupportedFeature on that target. Every other node is shared."""
+    add `window_starts` (without it, windows are UnsupportedFeature on that target). Every other
+    node is shared."""
 
     x: SqlExpressions
     axis: TimeAxis
@@ -202,7 +222,89 @@ class RelationCompiler:
         return exp.select(*keys, *self._bounds(start, end, wtype), *aggs) \
             .from_(numbered.subquery(self._alias())).group_by(*(k.copy() for k in keys), col("__sid"))
 
-    # ---- distinct and top: targets differ in the order they keep (arrival or columns)
+    # ---- distinct and top (docs/semantics.md, "flowc choices")
+
+    def _Distinct(self, r: ir.Distinct, keep_arrival: bool = False) -> Query:
+        """The first on-time row per key in arrival order (a hop row's windows by window_start),
+        with `__arrival` last if `keep_arrival` (a distinct further down the view needs it)."""
+        try:
+            sub = self.arrival(r.input, r).subquery(self._alias())
+        except NoArrivalOrder as e:
+            return self.distinct_without_arrival(r, e.what, keep_arrival)
+        order = [exp.Ordered(this=col(ARRIVAL))]
+        return self._ranked(sub, r.schema, True, list(r.keys), order, 1, keep_arrival), keep_arrival
+
+    def distinct_without_arrival(self, r: ir.Distinct, what: str, keep_arrival: bool) -> Query:
+        """`distinct` over rows without one arrival order (`what` says why). Default: refused,
+        as docs/semantics.md says a batch target does. An override that picks rows must raise
+        NoArrivalOrder again when `keep_arrival` (its rows have no arrival order either)."""
+        raise UnsupportedFeature(
+            f"distinct over {what}", self.target, r.span,
+            hint="distinct keeps the first row per key in arrival order, which a batch run cannot know "
+                 "for rows that do not come from one source; apply distinct to the source's rows before "
+                 "the union/join/aggregate, or run this view with --target local")
+
+    def _TopN(self, r: ir.TopN) -> Query:
+        """N rows per key: by the expression, nulls last either way, ties broken by every column
+        ascending, nulls last; a total order, so the result does not depend on arrival."""
+        order = [exp.Ordered(this=self.x.expr(r.order_by), desc=r.descending, nulls_first=False)]
+        order += [exp.Ordered(this=c, nulls_first=False) for c in self._cols(r.schema)]
+        sub, arrival = self._sub(r.input)
+        return self._ranked(sub, r.schema, arrival, list(r.per), order, r.n, keep_arrival=False), False
+
+    # ---- arrival order, for distinct
+
+    def source_arrival(self, s: ir.Source) -> exp.Select:
+        """The on-time rows of source s with `__arrival`. Default: the same on-time split the
+        source's registration uses, over its raw rows (`__raw_<name>`, which carry `__arrival`)."""
+        cols = self._cols(s.schema, arrival=True)
+        raw = table(raw_table_name(s.name))
+        if s.event_time is None:
+            return exp.select(*cols).from_(raw)
+        flagged = flag_on_time(s, raw, self.axis).subquery(self._alias())
+        return exp.select(*cols).from_(flagged).where(col(ON_TIME))
+
+    def arrival(self, r: ir.Rel, user: ir.Rel) -> exp.Select:
+        """r's rows plus `__arrival`, the arrival position of the source row each derives from, for
+        `user` (the distinct that needs it). Raises NoArrivalOrder where r's rows have none."""
+        if isinstance(r, ir.Scan) and r.kind == "source":
+            s = self.program.source(r.name)
+            if s is None:
+                raise UnsupportedFeature(f"distinct over unknown source '{r.name}'", self.target, user.span)
+            return self.source_arrival(s)
+        if isinstance(r, ir.Scan) and r.kind == "view" and self.program.view(r.name) is not None:
+            v = self.program.view(r.name)
+            return exp.select(*self._cols(r.schema, arrival=True)).from_(self._arrival_sub(v.plan, user))
+        if isinstance(r, ir.Filter):
+            return self.filter(r, self._arrival_sub(r.input, user), True)[0]
+        if isinstance(r, ir.Project):
+            return self.project(r, self._arrival_sub(r.input, user), True)[0]
+        if isinstance(r, ir.WindowAssign):
+            q = self.window_assign(r, self._arrival_sub(r.input, user), True)[0]
+            return self._hop_arrival(r, q) if r.window.kind == "hop" else q
+        if isinstance(r, ir.Distinct):
+            return self._Distinct(r, keep_arrival=True)[0]
+        if isinstance(r, ir.Join) and join_kind(r, {s.name: s for s in self.program.sources},
+                                                {v.name: v for v in self.program.views}) == "lookup":
+            # a lookup join's rows come in the order of the stream rows that produced them
+            return self.join(r, (self._arrival_sub(r.input, user), True), keep_arrival=True)[0]
+        raise NoArrivalOrder({ir.UnionAll: "a union", ir.Join: "a join of two streams", ir.Aggregate: "an aggregate",
+                              ir.TopN: "a top", ir.Scan: f"the table '{getattr(r, 'name', '')}'"}
+                             .get(type(r), type(r).__name__))
+
+    def _hop_arrival(self, r: ir.WindowAssign, q: exp.Select) -> exp.Select:
+        """The rows of a hop window assignment `q` with `__arrival` refined so that one source
+        row's windows come in ascending window_start: `__arrival * windows per row + index`. Later
+        stages may drop or recompute the window columns, so the order must live in `__arrival`."""
+        per_row = r.window.size // r.window.slide
+        index = exp.Window(this=exp.RowNumber(), partition_by=[col(ARRIVAL)],
+                           order=exp.Order(expressions=[exp.Ordered(this=col("window_start"))]))
+        seq = exp.Add(this=exp.Mul(this=col(ARRIVAL), expression=lit_int(per_row)),
+                      expression=exp.Paren(this=exp.Sub(this=index, expression=lit_int(1))))
+        return exp.select(*self._cols(r.schema), exp.alias_(seq, ARRIVAL)).from_(q.subquery(self._alias()))
+
+    def _arrival_sub(self, r: ir.Rel, user: ir.Rel) -> exp.Subquery:
+        return self.arrival(r, user).subquery(self._alias())
 
     def _ranked(self, sub: exp.Subquery, schema: ir.Schema, arrival: bool, keys: list[str],
                 order: list[exp.Ordered], n: int, keep_arrival: bool | None = None) -> exp.Select:
