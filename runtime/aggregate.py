@@ -225,10 +225,12 @@ class _Partial:
             # the quotient's precision is the sum's + 20 or more: past decimal128's 38 for a wide sum,
             # so divide in decimal256 and narrow to the result type
             if total.type.precision + 20 > 38:
-                wide = pc.divide(total.cast(pa.decimal256(total.type.precision, total.type.scale)),
-                                 n.cast(pa.decimal256(19, 0)))
-                return wide.cast(t, safe=False)
-            return pc.divide(total, n.cast(pa.decimal128(19, 0))).cast(t, safe=False)
+                quotient = pc.divide(total.cast(pa.decimal256(total.type.precision, total.type.scale)),
+                                     n.cast(pa.decimal256(19, 0)))
+            else:
+                quotient = pc.divide(total, n.cast(pa.decimal128(19, 0)))
+            # rounded half away from zero to the result's scale, as SQL engines and Arrow's mean do
+            return pc.round(quotient, ndigits=t.scale, round_mode="half_towards_infinity").cast(t, safe=False)
         return pc.divide(total.cast(pa.float64()), n.cast(pa.float64())).cast(t)
 
     def empty_value(self) -> pa.Array:

@@ -354,6 +354,8 @@ def _cast(e: ir.Cast) -> Fn:
             return convert_strings(arr, out)
         if src == T.DOUBLE and (pa.types.is_integer(out)):
             x = pc.trunc(x)  # SQL engines truncate (DataFusion) or round; we truncate, like DataFusion
+        elif pa.types.is_decimal(x.type) and pa.types.is_integer(out):
+            x = pc.round(x, ndigits=0, round_mode="towards_zero")  # truncates, as for doubles
         if pa.types.is_boolean(x.type) and pa.types.is_decimal(out):
             x = pc.cast(x, pa.int64())  # Arrow has no bool -> decimal cast: true is 1, false 0
         elif pa.types.is_decimal(x.type) and pa.types.is_boolean(out):
