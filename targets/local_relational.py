@@ -210,7 +210,7 @@ def _join(c: _Compiler, r: ir.Join) -> _Node:
         return _node(_wire(c, op, left, right), lags)
     if ends is not None:
         op = WindowJoinOp(c._name("window_join"), spec, *ends)
-        return _node(_wire(c, op, left, right), {})
+        return _node(_wire(c, op, left, right), _window_join_lags(c, r, left, right))
     if r.kind == "left" and left_cl:
         raise UnsupportedFeature("a left join whose left side is a changelog (a view emitted as changes)", TARGET,
                                  r.span, "use an inner join, or emit the left view final")
@@ -336,20 +336,49 @@ def _closing_window_size(c: _Compiler, rel: ir.Rel) -> int | None:
     """The size of the tumble or hop window rel's window_start/window_end come from, when that
     window is on a source's event time (a window's rows have all arrived once the watermark reaches
     its end); None otherwise."""
+    found = _closing_window(c, rel)
+    return found[0].size if found else None
+
+
+def _closing_window(c: _Compiler, rel: ir.Rel) -> tuple[ir.WindowSpec, bool] | None:
+    """That window, and whether its time column is still a column of rel (window assignment)."""
     if isinstance(rel, ir.Filter | ir.Distinct):
-        return _closing_window_size(c, rel.input)
+        return _closing_window(c, rel.input)
     if isinstance(rel, ir.Project):
         cols = dict(rel.columns)
         ok = all(isinstance(cols.get(n), ir.ColumnRef) and cols[n].name == n for n in ("window_start", "window_end"))
-        return _closing_window_size(c, rel.input) if ok else None
+        found = _closing_window(c, rel.input) if ok else None
+        if found is None:
+            return None
+        kept = isinstance(cols.get(found[0].time_col), ir.ColumnRef) and cols[found[0].time_col].name == found[0].time_col
+        return found[0], found[1] and kept
     if isinstance(rel, ir.Scan) and rel.kind == "view":
         v = c.p.view(rel.name)
-        return _closing_window_size(c, v.plan) if v is not None else None
+        return _closing_window(c, v.plan) if v is not None else None
     if isinstance(rel, ir.WindowAssign) or (isinstance(rel, ir.Aggregate) and rel.window is not None):
         w = rel.window
         ok = w is not None and w.kind in ("tumble", "hop") and w.time_col in _event_time_cols(c, rel.input)
-        return w.size if ok else None
+        return (w, isinstance(rel, ir.WindowAssign)) if ok else None
     return None
+
+
+def _window_join_lags(c: _Compiler, r: ir.Join, left: _Node, right: _Node) -> dict[str, int]:
+    """Event-time columns of a window join's output. It emits a window's pairs once the watermark
+    passes the window's end, so every later row has window_end above the watermark, and window_start
+    and the window's time column (each in [start, end)) at most one window size below it."""
+    lags: dict[str, int] = {}
+    rename = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
+    for rel, node, name in ((r.input, left, lambda n: n), (r.right, right, lambda n: rename.get(n, n))):
+        found = _closing_window(c, rel)
+        if found is None:
+            continue
+        w, time_kept = found
+        base = node.lags.get("window_end", 0)
+        lags[name("window_end")] = base
+        lags[name("window_start")] = base + w.size
+        if time_kept:
+            lags[name(w.time_col)] = base + w.size
+    return lags
 
 
 def _event_time_cols(c: _Compiler, rel: ir.Rel) -> set[str]:

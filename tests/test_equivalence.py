@@ -1,10 +1,13 @@
 """The equivalence theorem (SEMANTICS §4), checked by hypothesis.
 
 For drawn programs (where, select, derive, tumble/hop/session windows with offsets, the aggregates,
-emit final and changes, views reading views) over drawn streams (bounded disorder, late rows, nulls,
-equal times): consolidate(local at batch sizes 1, 7, 10000) == consolidate(DataFusion) == the
-reference evaluator. And compiler properties: the optimizer keeps results and is idempotent; a drawn
-program printed as .flow text lowers to the same IR.
+interval/window/regular/lookup joins inner and left, distinct, top with and without per, union,
+emit final and changes, one or two sources and a table, views reading views) over drawn streams
+(bounded disorder, late rows, nulls, equal times): consolidate(local at batch sizes 1, 7, 10000) ==
+consolidate(DataFusion) == the reference evaluator; and, on fewer cases, PostgreSQL too (skipped
+with the reason when no server is reachable at $FLOWC_TEST_PG_DSN, default the local one). Also: the
+optimizer keeps results and is idempotent. The printing and builder properties are in
+test_properties_compiler.py.
 
 Profiles (tests/conftest.py): `default` for CI, `--hypothesis-profile=long` locally. docs/TESTING.md
 says how to reproduce a failure.
@@ -16,65 +19,49 @@ import os
 import re
 
 import pytest
-from flowc.compiler import ir
 from flowc.compiler.optimizer import optimize
 from flowc.compiler.printer import format_program
 from flowc.dsl.lower import lower
 from flowc.dsl.parser import parse
-from hypothesis import event, given, note
+from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from flowc.testing.differential import check_case
+from flowc.testing.differential import check_case, postgres_reason
 from flowc.testing.strategies import cases
 
 REGRESSIONS = os.path.join(os.path.dirname(__file__), "corpus", "regressions")
 
 # Constructs whose bug is open in a file this suite does not own: not drawn, so the property keeps
 # looking for new bugs. Each has a strict-xfail regression folder; when it is fixed, drop it here.
-AVOID = frozenset({"integer_to_decimal", "decimal_sum"})
-AVOIDED_BY = {"integer_to_decimal": "local_cast_bigint_to_decimal", "decimal_sum": "local_sum_decimal_changes"}
+AVOID: frozenset[str] = frozenset()  # constructs drawn around while a bug is open
+AVOIDED_BY: dict[str, str] = {}  # avoided construct -> its regression folder
 
-# Messages of `UnsupportedFeature` the local target may raise today (declared gaps, SEMANTICS-conform:
-# a compile error instead of a wrong answer). Anything else unsupported fails the property.
-LOCAL_GAPS = (r"an aggregate over a changelog", r"'join'", r"'distinct'", r"'top'", r"'union'")
-DATAFUSION_GAPS: tuple[str, ...] = ()
-
-
-def _filter_above_global_aggregate(program: ir.Program) -> bool:
-    """A Filter with a keyless, windowless Aggregate below it (in its view or an upstream view)."""
-    views = {v.name: v for v in program.views}
-
-    def has_global(rel: ir.Rel) -> bool:
-        for n in ir.walk(rel):
-            if isinstance(n, ir.Aggregate) and not n.keys and n.window is None:
-                return True
-            if isinstance(n, ir.Scan) and n.kind == "view" and has_global(views[n.name].plan):
-                return True
-        return False
-
-    return any(isinstance(n, ir.Filter) and has_global(n.input) for v in program.views for n in ir.walk(v.plan))
+# Messages of `UnsupportedFeature` a target may raise (declared gaps, SEMANTICS-conform: a compile
+# error instead of a wrong answer). Anything else unsupported fails the property.
+LOCAL_GAPS = (r"an aggregate over a changelog", r"'distinct' over a changelog", r"'top' over a changelog",
+              r"a lookup join of a changelog", r"a left join whose left side is a changelog")
+# docs/semantics.md: DataFusion refuses distinct where rows have no single arrival order
+DATAFUSION_GAPS = (r"^distinct over (a union|a join of two streams|an aggregate|a top|the table)",)
+POSTGRES_GAPS: tuple[str, ...] = ()
+GAPS = {"local": LOCAL_GAPS, "datafusion": DATAFUSION_GAPS, "postgres": POSTGRES_GAPS}
+# PostgreSQL per case costs about as much as local at three batch sizes; it runs on fewer cases.
+PG_EXAMPLES = {"default": 120, "long": 1500}
 
 
 # Open bugs a drawn case can still hit, recognized precisely: folder -> (target, test on the report).
-KNOWN_OPEN = {
-    "datafusion_count_constant_and_count_rows":
-        ("datafusion", lambda r: "duplicate unqualified field name" in r.text()),
-    "datafusion_constant_filter_over_global_aggregate":
-        ("datafusion", lambda r: r.program is not None and _filter_above_global_aggregate(r.program)
-         and "crashed" not in r.text()),
-}
+KNOWN_OPEN: dict = {}  # regression folder -> (target, how to recognise its failure) while a bug is open
 
 
 def test_known_open_bugs_have_open_regressions():
     """A fixed bug must leave the lists above: its folder loses OPEN, and this fails until it does."""
-    for folder in list(KNOWN_OPEN) + list(AVOIDED_BY.values()):
+    for folder in [*KNOWN_OPEN, *AVOIDED_BY.values()]:
         assert os.path.exists(os.path.join(REGRESSIONS, folder, "OPEN")), (
             f"{folder} is no longer open: remove it from KNOWN_OPEN / AVOID in {__file__}")
 
 
 def _check_unsupported(report) -> None:
     for e in report.unsupported:
-        gaps = LOCAL_GAPS if e.target == "local" else DATAFUSION_GAPS
+        gaps = GAPS.get(e.target, ())
         assert any(re.search(g, e.what) for g in gaps), f"undeclared unsupported feature on {e.target}: {e}"
         assert e.first.message and e.first.code is not None
         event(f"unsupported on {e.target}: {e.what}")
@@ -98,11 +85,38 @@ def _assert_equivalent(report) -> None:
     report.assert_ok()
 
 
+def _events(case, report) -> None:
+    event(f"rows in: {min(report.rows_in // 10 * 10, 40)}+")
+    text = case.flow_text()
+    for word in ("left join", "join", "distinct", "top", "union", "table", "emit final", "emit changes"):
+        if word in text:
+            event(f"has {word}")
+    if report.undefined:
+        event("a view the reference calls undefined (distinct without one arrival order)")
+
+
 @given(cases(avoid=AVOID))
 def test_targets_agree_with_the_reference(case):
     note(case.describe())
     report = check_case(case)
-    event(f"rows in: {min(report.rows_in // 10 * 10, 40)}+")
+    _events(case, report)
+    _assert_equivalent(report)
+
+
+def _pg_examples() -> int:
+    return PG_EXAMPLES.get(settings.default.max_examples > 1000 and "long" or "default")
+
+
+@settings(max_examples=_pg_examples())
+@given(cases(max_rows=30, avoid=AVOID))
+def test_postgres_agrees_with_the_reference(case):
+    """The third engine (issue 7): PostgreSQL, local at one batch size, and the reference."""
+    reason = postgres_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    note(case.describe())
+    report = check_case(case, batch_sizes=(7,), targets=("local", "postgres"))
+    _events(case, report)
     _assert_equivalent(report)
 
 
@@ -129,13 +143,6 @@ def test_optimizer_is_idempotent_on_nested_conjunctions():
                     "view v1 = s | where k > 1 and (k > 2 and k > 3) | select ts\n"))
     once = optimize(p, verify=True)
     assert optimize(once, verify=True) == once
-
-
-@given(cases(max_rows=0))
-def test_printed_program_lowers_to_the_same_ir(case):
-    text = case.flow_text()
-    note(text)
-    assert lower(parse(text)) == lower(case.program)
 
 
 @given(st.data())

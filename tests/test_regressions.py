@@ -1,5 +1,6 @@
-"""Every folder of tests/corpus/regressions: local at batch sizes 1, 7, 10000, DataFusion and the
-reference evaluator agree (SEMANTICS §4).
+"""Every folder of tests/corpus/regressions: local at batch sizes 1, 7, 10000, DataFusion, PostgreSQL
+(when a server is reachable at $FLOWC_TEST_PG_DSN, default the local one) and the reference evaluator
+agree (SEMANTICS §4). A folder named `postgres_*` is about PostgreSQL alone and skips without one.
 
 A folder holds program.flow, the CSV files its sources read, and README.md saying what should
 happen. A folder with an OPEN file is a known open bug (the file says which): it is a strict xfail,
@@ -12,7 +13,7 @@ import os
 
 import pytest
 
-from flowc.testing.differential import check_directory
+from flowc.testing.differential import check_directory, postgres_reason
 
 ROOT = os.path.join(os.path.dirname(__file__), "corpus", "regressions")
 FOLDERS = sorted(d for d in os.listdir(ROOT) if os.path.isfile(os.path.join(ROOT, d, "program.flow")))
@@ -29,7 +30,11 @@ def _param(name: str):
 
 @pytest.mark.parametrize("name", [_param(n) for n in FOLDERS])
 def test_regression(name):
-    check_directory(os.path.join(ROOT, name), batch_sizes=(1, 7, 10_000)).assert_ok()
+    reason = postgres_reason()
+    if reason is not None and name.startswith("postgres_"):
+        pytest.skip(reason)
+    targets = ("local", "datafusion") + (("postgres",) if reason is None else ())
+    check_directory(os.path.join(ROOT, name), batch_sizes=(1, 7, 10_000), targets=targets).assert_ok()
 
 
 def test_every_folder_says_what_should_happen():

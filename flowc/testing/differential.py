@@ -7,13 +7,18 @@ SEMANTICS §4.
     consolidate(rows, changes)                  -> (multiset rows, problems)
     diff_multisets(expected, got)               -> text of the difference, or None
 
-For each view: consolidate(local at each batch size) == consolidate(DataFusion) == reference, as
-multisets; floats with relative tolerance 1e-9 (and 1e-12 absolute, for sums that cancel to about
+For each view: consolidate(local at each batch size) == consolidate(DataFusion)
+[== consolidate(PostgreSQL)] == reference, as multisets; floats with relative tolerance 1e-9 (and 1e-12 absolute, for sums that cancel to about
 zero in a different order), integers and decimals by value, timestamps to the microsecond. The late
 row count of every source is compared too.
 
 A target that declares a construct unsupported (`UnsupportedFeature`) is not compared; the report
-lists the error so the test can check it is a known, declared gap rather than skip silently.
+lists the error so the test can check it is a known, declared gap rather than skip silently. A view
+the reference calls undefined (distinct without one arrival order) is not compared either, and
+DataFusion must refuse it (docs/semantics.md, "flowc choices").
+
+PostgreSQL is a third engine (`targets=(..., "postgres")`): `postgres_reason()` says why it cannot
+run (no server at $FLOWC_TEST_PG_DSN, default the local one), or None.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from . import reference
 from .strategies import Case, format_timestamp
 
 DEFAULT_BATCH_SIZES = (1, 7, 10_000)
+PG_DSN_ENV = "FLOWC_TEST_PG_DSN"
+LOCAL_PG_DSN = "host=127.0.0.1 port=5432 dbname=postgres"
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
 
@@ -47,10 +54,11 @@ class Report:
 
     description: str = ""
     failures: list[str] = field(default_factory=list)
-    failed: set[str] = field(default_factory=set)  # the targets that disagreed ("local", "datafusion")
+    failed: set[str] = field(default_factory=set)  # the targets that disagreed ("local", "datafusion", "postgres")
     unsupported: list[UnsupportedFeature] = field(default_factory=list)
     rows_in: int = 0
     program: ir.Program | None = None  # the IR that ran (optimized if asked, sinks removed)
+    undefined: dict[str, str] = field(default_factory=dict)  # views the reference cannot define, and why
 
     @property
     def ok(self) -> bool:
@@ -194,6 +202,34 @@ def _run_datafusion(program: ir.Program):
     return run_datafusion(program, collect=True)
 
 
+def pg_dsn() -> str:
+    return os.environ.get(PG_DSN_ENV) or LOCAL_PG_DSN
+
+
+_PG_REASON: list[str | None] = []
+
+
+def postgres_reason() -> str | None:
+    """Why PostgreSQL cannot be a third engine here (None: it can). Asked once per process."""
+    if not _PG_REASON:
+        try:
+            import psycopg
+
+            with psycopg.connect(pg_dsn(), connect_timeout=3) as conn:
+                conn.execute("SELECT 1")
+            _PG_REASON.append(None)
+        except Exception as e:  # no driver, no server, refused: all mean "skip, and say why"
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            _PG_REASON.append(f"no PostgreSQL reachable at ${PG_DSN_ENV} (default the local server): {first}")
+    return _PG_REASON[0]
+
+
+def _run_postgres(program: ir.Program):
+    from flowc.targets.postgres import run_postgres
+
+    return run_postgres(program, pg_dsn(), collect=True)
+
+
 def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict]],
                   batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool = True, description: str = "",
                   targets=("local", "datafusion")) -> Report:
@@ -207,11 +243,14 @@ def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict
     except reference.ReferenceError_ as e:
         report.failures.append(f"the reference cannot evaluate this program: {e}")
         return report
+    report.undefined = dict(ref.undefined)
     runs = []
     if "local" in targets:
         runs += [(f"local (batch size {b})", lambda b=b: _run_local(p, b)) for b in batch_sizes]
     if "datafusion" in targets:
         runs.append(("datafusion", lambda: _run_datafusion(p)))
+    if "postgres" in targets:
+        runs.append(("postgres", lambda: _run_postgres(p)))
     for label, run in runs:
         try:
             result = run()
@@ -225,12 +264,17 @@ def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict
         else:
             before = len(report.failures)
             _compare(p, ref, result, label, report)
+            if label == "datafusion" and ref.undefined:
+                report.failures.append(
+                    "datafusion ran views whose distinct has no single arrival order instead of refusing them "
+                    f"(docs/semantics.md): {', '.join(sorted(ref.undefined))}")
             if len(report.failures) == before:
                 continue
         report.failed.add(label.split(" ")[0])
     if report.failures:
         report.failures.append("reference (expected) contents:\n" + "\n".join(
-            f"view {v.name}:\n{show_rows(ref.views[v.name], v.schema)}" for v in p.views))
+            f"view {v.name}:\n{show_rows(ref.views[v.name], v.schema)}" if v.name in ref.views
+            else f"view {v.name}: undefined ({ref.undefined.get(v.name)})" for v in p.views))
     return report
 
 
@@ -240,6 +284,8 @@ def _compare(p: ir.Program, ref: reference.Reference, result, label: str, report
             report.failures.append(f"{label}: source {s.name} has {s.late} late rows, the reference "
                                    f"{ref.late.get(s.name)} (SEMANTICS §1)")
     for v in p.views:
+        if v.name in ref.undefined:
+            continue
         table = result.tables.get(v.name)
         if table is None:
             report.failures.append(f"{label}: no output for view {v.name}")
@@ -266,14 +312,14 @@ def check_case(case: Case, batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool = Tru
 def write_case(case: Case, folder: str, note: str) -> None:
     """Save a case as a regression folder: program.flow (with a sink per view into out/), its
     CSV inputs, and a README line saying what should happen."""
+    from flowc.dsl.formatter import format_program
+
     os.makedirs(folder, exist_ok=True)
     decls = case.program.decls + tuple(
         ast.SinkDecl(d.name, ast.Connector("csv", (ast.Arg(ast.Literal(f"out/{d.name}.csv", "string")),)))
         for d in case.program.decls if isinstance(d, ast.ViewDecl))
-    from .flowtext import to_flow
-
     with open(os.path.join(folder, "program.flow"), "w", encoding="utf-8") as f:
-        f.write(to_flow(dataclasses.replace(case.program, decls=decls)))
+        f.write(format_program(dataclasses.replace(case.program, decls=decls)))
     for path, text in case.csv_files().items():
         with open(os.path.join(folder, path), "w", encoding="utf-8") as f:
             f.write(text)
@@ -352,8 +398,9 @@ def _parse_cell(text: str, quoted: bool, t: T.Type, parse_time):
     raise ValueError(f"no CSV reading for {t}")
 
 
-def check_directory(folder: str, batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool = True) -> Report:
-    """A regression folder: program.flow and the CSV files its sources read."""
+def check_directory(folder: str, batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool = True,
+                    targets=("local", "datafusion")) -> Report:
+    """A regression folder: program.flow and the CSV files its sources and tables read."""
     from flowc.dsl.lower import lower
     from flowc.dsl.parser import parse
     from flowc.targets.base import resolve_path
@@ -364,5 +411,5 @@ def check_directory(folder: str, batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool
     program = dataclasses.replace(parse(text, path), base_dir=folder)
     lowered = lower(program)
     rows = {s.name: read_csv_rows(resolve_path(lowered, str(s.connector.get("path"))), s.schema)
-            for s in lowered.sources}
-    return check_program(program, folder, rows, batch_sizes, optimize, f"{path}\n{text}")
+            for s in (*lowered.sources, *lowered.tables)}
+    return check_program(program, folder, rows, batch_sizes, optimize, f"{path}\n{text}", targets)

@@ -18,11 +18,24 @@ Choices where SEMANTICS.md is silent, kept in one place (each also shown by both
 - A global aggregate (no keys, no window) over no rows has one row (count 0, the rest null), as in SQL.
 - `round` of a double to d digits multiplies by 10^d, rounds half away from zero and divides back,
   as both SQL engines do; `cast(double as integer)` truncates (the IR's documented choice).
+
+Joins, distinct, top and union (SEMANTICS §5 and the "flowc choices" of docs/semantics.md):
+- Every join is the SQL join of the on-time rows (inner, or left with null padding); an interval or
+  window join is just its condition, and a lookup join reads the table's rows, the last version of
+  each primary key in file order (the table is loaded before any stream row is processed).
+- `distinct KEYS` keeps the first on-time row per key in arrival order. Each row carries its arrival
+  position (the source row's index; a hop row's windows come in ascending window_start; a lookup
+  join's row has its stream row's position). Where rows have none (after a union, a join of two
+  streams, an aggregate, a top or a table scan) the result depends on interleaving: the view is
+  `undefined` and not compared (the DataFusion target must refuse it).
+- `top N by E [asc|desc] per KEYS`: per key, the first N rows ordered by E in the given direction
+  with nulls last, then by every column ascending with nulls last.
 """
 
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,10 +50,18 @@ class ReferenceError_(Exception):
     """The reference met something it does not model (a gap of the reference, not of a target)."""
 
 
+class Undefined(Exception):
+    """A view whose contents SEMANTICS does not define (distinct without one arrival order)."""
+
+
 @dataclass
 class Reference:
     views: dict[str, list[tuple]] = field(default_factory=dict)
     late: dict[str, int] = field(default_factory=dict)
+    undefined: dict[str, str] = field(default_factory=dict)  # view -> why its contents are not defined
+
+
+ARRIVAL = "__arrival"  # the hidden key of a row's arrival position (a tuple), where it has one
 
 
 # ---------------------------------------------------------------- section 1: lateness
@@ -304,10 +325,39 @@ def _aggregate_values(a: ir.AggCall, rows: list[Row]):
     raise ReferenceError_(f"aggregate {a.fn}")
 
 
+def _with_arrival(new: Row, old: Row) -> Row:
+    if ARRIVAL in old:
+        new[ARRIVAL] = old[ARRIVAL]
+    return new
+
+
+def _without_arrival(row: Row) -> Row:
+    return {k: v for k, v in row.items() if k != ARRIVAL} if ARRIVAL in row else row
+
+
+def _compare_nulls_last(a, b, descending: bool) -> int:
+    if a is None or b is None:
+        return (a is None) - (b is None)  # a null comes after a value, in both directions
+    c = (a > b) - (a < b)
+    return -c if descending else c
+
+
+def table_versions(rows: list[Row], primary_key: tuple[str, ...]) -> list[Row]:
+    """A table's contents: the last row of each primary key, in file order."""
+    last: dict[tuple, Row] = {}
+    for row in rows:
+        key = tuple(row[k] for k in primary_key)
+        last.pop(key, None)
+        last[key] = row
+    return list(last.values())
+
+
 class _Evaluator:
-    def __init__(self, program: ir.Program, on_time: Mapping[str, list[Row]]):
+    def __init__(self, program: ir.Program, on_time: Mapping[str, list[Row]],
+                 tables: Mapping[str, list[Row]] | None = None):
         self.program = program
         self.on_time = on_time
+        self.tables = tables or {}
         self.views: dict[str, list[Row]] = {}
 
     def rel(self, r: ir.Rel) -> list[Row]:
@@ -315,24 +365,85 @@ class _Evaluator:
             if r.kind == "source":
                 rows = self.on_time[r.name]
             elif r.kind == "view":
+                if r.name not in self.views:
+                    raise Undefined(f"it reads view {r.name}, whose contents are not defined")
                 rows = self.views[r.name]
+            elif r.kind == "table":
+                rows = self.tables[r.name]
             else:
                 raise ReferenceError_(f"scan of a {r.kind}")
             names = ir.schema_names(r.columns)
-            return [{n: row[n] for n in names} for row in rows]
+            return [_with_arrival({n: row[n] for n in names}, row) for row in rows]
         if isinstance(r, ir.Filter):
             return [row for row in self.rel(r.input) if ev(r.predicate, row) is True]
         if isinstance(r, ir.Project):
-            return [{n: ev(e, row) for n, e in r.columns} for row in self.rel(r.input)]
+            return [_with_arrival({n: ev(e, row) for n, e in r.columns}, row) for row in self.rel(r.input)]
         if isinstance(r, ir.WindowAssign):
             out = []
             for row in self.rel(r.input):
-                for s in _window_starts(r.window, row[r.window.time_col]):
-                    out.append({**row, "window_start": s, "window_end": None if s is None else s + r.window.size})
+                for j, s in enumerate(_window_starts(r.window, row[r.window.time_col])):
+                    new = {**row, "window_start": s, "window_end": None if s is None else s + r.window.size}
+                    if ARRIVAL in row:
+                        new[ARRIVAL] = row[ARRIVAL] + (j,)
+                    out.append(new)
             return out
         if isinstance(r, ir.Aggregate):
             return self.aggregate(r, self.rel(r.input))
+        if isinstance(r, ir.Join):
+            return self.join(r)
+        if isinstance(r, ir.Distinct):
+            return self.distinct(r, self.rel(r.input))
+        if isinstance(r, ir.TopN):
+            return self.top(r, self.rel(r.input))
+        if isinstance(r, ir.UnionAll):
+            return [_without_arrival(row) for row in self.rel(r.input) + self.rel(r.other)]
         raise ReferenceError_(f"the reference does not model {type(r).__name__} yet")
+
+    def join(self, r: ir.Join) -> list[Row]:
+        left, right = self.rel(r.input), self.rel(r.right)
+        lookup = isinstance(r.right, ir.Scan) and r.right.kind == "table"
+        renamed = [{out: row[f.name] for f, out in zip(r.right.schema, r.right_names, strict=True)} for row in right]
+        padding = dict.fromkeys(r.right_names)
+        out = []
+        for lrow in left:
+            base = lrow if lookup else _without_arrival(lrow)  # only a lookup keeps its stream's order
+            matched = False
+            for rrow in renamed:
+                row = {**base, **rrow}
+                if ev(r.condition, row) is True:
+                    out.append(row)
+                    matched = True
+            if not matched and r.kind == "left":
+                out.append({**base, **padding})
+        return out
+
+    @staticmethod
+    def distinct(r: ir.Distinct, rows: list[Row]) -> list[Row]:
+        if any(ARRIVAL not in row for row in rows):
+            raise Undefined("distinct over rows without one arrival order (a union, a join of two streams, "
+                            "an aggregate or a top)")
+        first: dict[tuple, Row] = {}
+        for row in sorted(rows, key=lambda x: x[ARRIVAL]):
+            first.setdefault(tuple(row[k] for k in r.keys), row)
+        return list(first.values())
+
+    @staticmethod
+    def top(r: ir.TopN, rows: list[Row]) -> list[Row]:
+        names = ir.schema_names(r.schema)
+
+        def order(a: Row, b: Row) -> int:
+            c = _compare_nulls_last(ev(r.order_by, a), ev(r.order_by, b), r.descending)
+            for n in names:
+                c = c or _compare_nulls_last(a[n], b[n], False)
+            return c
+
+        groups: dict[tuple, list[Row]] = {}
+        for row in rows:
+            groups.setdefault(tuple(row[k] for k in r.per), []).append(_without_arrival(row))
+        out = []
+        for members in groups.values():
+            out += sorted(members, key=functools.cmp_to_key(order))[:r.n]
+        return out
 
     def aggregate(self, r: ir.Aggregate, rows: list[Row]) -> list[Row]:
         groups: dict[tuple, list[Row]] = {}
@@ -380,11 +491,18 @@ def evaluate(program: ir.Program, inputs: Mapping[str, list[Row]]) -> Reference:
     result = Reference()
     on_time: dict[str, list[Row]] = {}
     for s in program.sources:
-        on_time[s.name], late = split_late(inputs[s.name], s.event_time, s.watermark)
+        # each row remembers its position in the source's arrival order (for distinct)
+        numbered = [{**row, ARRIVAL: (i,)} for i, row in enumerate(inputs[s.name])]
+        on_time[s.name], late = split_late(numbered, s.event_time, s.watermark)
         result.late[s.name] = len(late)
-    ev_ = _Evaluator(program, on_time)
+    tables = {t.name: table_versions(inputs[t.name], t.primary_key) for t in program.tables}
+    ev_ = _Evaluator(program, on_time, tables)
     for v in program.views:
-        rows = ev_.rel(v.plan)
+        try:
+            rows = ev_.rel(v.plan)
+        except Undefined as e:
+            result.undefined[v.name] = str(e)
+            continue
         ev_.views[v.name] = rows
         names = ir.schema_names(v.schema)
         result.views[v.name] = [tuple(row[n] for n in names) for row in rows]

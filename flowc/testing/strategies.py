@@ -6,7 +6,7 @@
     programs(spec)         -> ast.Program: views drawn from the operator set over that source
 
 Programs are built as `flowc.dsl.ast` nodes, so they can be lowered (`flowc.dsl.lower.lower`),
-printed (`flowc.testing.flowtext.to_flow`) and run on every target. Every expression is drawn for
+printed (`flowc.dsl.formatter.format_program`, what `flowc fmt` prints) and run on every target. Every expression is drawn for
 a wanted type following the typing rules of `flowc.compiler.functions`, so lowering never rejects a
 drawn program; a lowering error is a bug of these strategies (or of lowering).
 
@@ -18,8 +18,10 @@ open question of the IR). Doubles are multiples of 1/4 so sums are exact in ever
 Row values use the reference evaluator's representation: int, float, Decimal, str, bool, None, and
 timestamps as int microseconds since the epoch (UTC).
 
-Hooks for the operators still being built on the local runtime (join, distinct, top, union): a
-`Stage` kind is drawn from `STAGE_KINDS`; add one there and a drawing function in `_draw_stage`.
+A case has one or two sources (the second often a twin of the first: the same columns, so `union`
+can read both) and sometimes a `table` (versioned reference data for lookup joins). Stages are drawn
+from `STAGE_KINDS`: row stages, windows, aggregates, joins (interval, window, regular, lookup; inner
+and left), distinct, top (with and without `per`) and union.
 """
 
 from __future__ import annotations
@@ -192,6 +194,11 @@ def _call(name: str, *args) -> ast.Call:
     return ast.Call(name, tuple(ast.Arg(a) for a in args))
 
 
+def _name(name: str) -> ast.Name:
+    """A column; `j1.a` (a join's right side, in its condition) is a qualified name."""
+    return ast.Name(tuple(name.split(".")))
+
+
 def _cast(e, t: T.Type) -> ast.Cast:
     return ast.Cast(e, type_name(t))
 
@@ -235,10 +242,10 @@ class ExprDrawer:
     def leaf(self, t: T.Type):
         names = self.columns_of(t)
         if names and self.draw(st.integers(0, 2)) > 0:
-            return ast.Name((self.pick(names),))
+            return _name(self.pick(names))
         lit = self.literal(t)
         if lit is None:
-            return ast.Name((self.pick(names),)) if names else None
+            return _name(self.pick(names)) if names else None
         return lit
 
     def small(self, t: T.Type):
@@ -389,6 +396,9 @@ class ExprDrawer:
             return out
         return [self.draw_expr(self.pick(pools[family]), sub) for _ in range(n)]
 
+    def _negated(self) -> bool:
+        return "negated_predicates" not in self.avoid and self.draw(st.booleans())
+
     def _bool(self, t: T.Type, depth: int):
         sub = depth - 1
         kind = self.pick(["compare", "compare", "and", "or", "not", "is_null", "in", "between", "common",
@@ -408,10 +418,10 @@ class ExprDrawer:
             items = tuple(self.literal(x_t) for _ in range(self.draw(st.integers(1, 3))))
             if self.draw(st.integers(0, 4)) == 0:
                 items += (_lit(None, "null"),)
-            return ast.InList(self.draw_expr(x_t, sub), items, negated=self.draw(st.booleans()))
+            return ast.InList(self.draw_expr(x_t, sub), items, negated=self._negated())
         if kind == "between":
             x, lo, hi = self._comparable(sub, 3)
-            return ast.Between(x, lo, hi, negated=self.draw(st.booleans()))
+            return ast.Between(x, lo, hi, negated=self._negated())
         if kind == "null_compare":
             return _bin(self.pick(["=", "<"]), self.draw_expr(T.BIGINT, sub), _lit(None, "null"))
         return self._common(t, depth)
@@ -428,6 +438,9 @@ class Rel:
     changes: bool = False  # a changelog (a view emitted as changes)
     has_global_aggregate: bool = False
     names: list[str] = field(default_factory=list)  # fresh-name counter
+    final_ok: bool = True  # the compiler lets the view be `emit final` (compiler.properties.final_blocker)
+    arrival: bool = True  # rows have one arrival order (from one source): `distinct` is defined
+    window: ast.Call | None = None  # the window assigned by a `window` stage (for a window join)
 
     def fresh(self, prefix: str) -> str:
         taken = {c.name for c in self.cols} | set(self.names)
@@ -445,6 +458,10 @@ class Rel:
     def watermarked(self) -> list[Col]:
         return [c for c in self.cols if c.watermarked]
 
+    def copy(self) -> Rel:
+        return Rel(list(self.cols), self.changes, self.has_global_aggregate, list(self.names), self.final_ok,
+                   self.arrival, self.window)
+
 
 def _monotone(e, rel: Rel) -> bool:
     """Mirror of compiler.properties._monotone_of on the AST: a watermarked column, or one plus or
@@ -456,22 +473,51 @@ def _monotone(e, rel: Rel) -> bool:
     return False
 
 
-# The kinds of stage `PipelineDrawer.stages` draws; join, distinct, top and union plug in there
-# (a drawing method each, plus its effect on the Rel: columns, changes, watermarked columns).
-STAGE_KINDS = ("where", "select", "derive", "window_aggregate", "aggregate", "window_assign")
+# The kinds of stage `PipelineDrawer.stages` draws.
+STAGE_KINDS = ("where", "select", "derive", "window_aggregate", "aggregate", "window_assign", "join", "distinct",
+               "top", "union")
+JOIN_KINDS = ("interval", "window", "regular", "lookup")
 
 # Constructs a caller may ask the strategies not to draw, to keep looking past a known open bug.
 AVOIDABLE = {
     "integer_to_decimal": "an int or bigint made a decimal: cast, or mixed with one in arithmetic or comparison",
     "decimal_sum": "sum(...) and avg(...) of a decimal",
+    "negated_predicates": "`not in` and `not between` (the Python builder cannot write them)",
+    "table_versions": "a table file that lists a primary key twice (its last version is the table's row)",
+    "undefined_distinct": "distinct where rows have no single arrival order (after a union, a join of two "
+                          "streams, an aggregate or a top): its result depends on interleaving",
 }
 
 
+@dataclass
+class Env:
+    """The relations a pipeline may read: sources, tables and earlier views, by name."""
+
+    rels: dict[str, Rel] = field(default_factory=dict)
+    tables: dict[str, Rel] = field(default_factory=dict)
+    aliases: list[str] = field(default_factory=list)
+
+    def alias(self) -> str:
+        """A join alias unique in the program, so renamed right columns (`j1_k`) never collide."""
+        self.aliases.append(f"j{len(self.aliases) + 1}")
+        return self.aliases[-1]
+
+
+def _same_columns(a: list[Col], b: list[Col]) -> bool:
+    return [(c.name, c.type) for c in a] == [(c.name, c.type) for c in b]
+
+
+def _eq_types_match(a: T.Type, b: T.Type) -> bool:
+    ints = (T.BIGINT, T.INT)
+    return a == b or (a in ints and b in ints)
+
+
 class PipelineDrawer:
-    def __init__(self, draw, depth: int = 2, avoid: frozenset[str] = frozenset()):
+    def __init__(self, draw, depth: int = 2, avoid: frozenset[str] = frozenset(), env: Env | None = None):
         self.draw = draw
         self.depth = depth
         self.avoid = avoid
+        self.env = env or Env()
 
     def pick(self, options):
         return self.draw(st.sampled_from(options))
@@ -505,6 +551,8 @@ class PipelineDrawer:
             new.append(Col(name, t, _monotone(e, rel)))
         order = self.draw(st.permutations(range(len(items))))
         rel.cols = [new[i] for i in order]
+        if not any(c.name == "window_start" for c in rel.cols):
+            rel.window = None  # a window join needs window_start
         return ast.Select(tuple(items[i] for i in order))
 
     def derive(self, rel: Rel) -> ast.Derive:
@@ -556,7 +604,9 @@ class PipelineDrawer:
         out_cols = [Col(c.name, c.type) for c in keys]
         if window is not None:
             wm = _monotone(window.args[0].value, rel)
-            out_cols += [Col("window_start", T.TIMESTAMP, wm), Col("window_end", T.TIMESTAMP, wm)]
+            # a session's start can trail the watermark without bound (compiler.properties)
+            out_cols += [Col("window_start", T.TIMESTAMP, wm and window.name != "session"),
+                         Col("window_end", T.TIMESTAMP, wm)]
         for _ in range(self.draw(st.integers(1, 3))):
             fn = self.pick(["count", "count_x", "sum", "min", "max", "avg", "count_distinct"])
             name = rel.fresh("n")
@@ -578,14 +628,167 @@ class PipelineDrawer:
             out_cols.append(Col(name, out))
         rel.cols = out_cols
         rel.has_global_aggregate = rel.has_global_aggregate or window is None
+        rel.arrival = False
+        rel.window = None
+        if window is None:
+            rel.final_ok = False
         return ast.Aggregate(tuple(items), tuple(ast.Name((c.name,)) for c in keys))
 
+    # ------------------------------------------------------------ distinct, top, union
+
+    def _some_keys(self, rel: Rel, low: int) -> tuple[ast.Name, ...]:
+        n = self.draw(st.integers(low, min(2, len(rel.cols))))
+        names = self.draw(st.permutations([c.name for c in rel.cols]))[:n]
+        return tuple(ast.Name((x,)) for x in names)
+
+    def distinct(self, rel: Rel) -> ast.Distinct | None:
+        if not rel.arrival and ("undefined_distinct" in self.avoid or self.draw(st.integers(0, 3)) > 0):
+            return None  # mostly drawn where its result is defined
+        return ast.Distinct(self._some_keys(rel, 1))
+
+    def top(self, rel: Rel) -> ast.Top:
+        ex = self.exprs(rel)
+        t = self.pick([c.type for c in rel.cols if c.type != T.BOOL] + [T.BIGINT])
+        stage = ast.Top(self.draw(st.integers(1, 3)), ex.draw_expr(t, 1), self.draw(st.booleans()),
+                        self._some_keys(rel, 0))
+        rel.final_ok = False
+        rel.arrival = False
+        return stage
+
+    def _filtered(self, name: str, like: Rel) -> ast.Relation:
+        """A relation to read on the right of a join or union: the name, or `(name | where ...)`."""
+        if self.draw(st.integers(0, 2)) > 0:
+            return ast.RelationRef(name)
+        return ast.Pipeline(ast.RelationRef(name), (self.where(like.copy()),))
+
+    def union(self, rel: Rel) -> ast.Union_ | None:
+        same = [n for n, r in self.env.rels.items() if _same_columns(r.cols, rel.cols)]
+        if not same:
+            return None
+        name = self.pick(same)
+        other = self.env.rels[name]
+        relation = self._filtered(name, other)
+        rel.cols = [Col(c.name, c.type, c.watermarked and o.watermarked) for c, o in zip(rel.cols, other.cols,
+                                                                                        strict=True)]
+        rel.final_ok = rel.final_ok and other.final_ok
+        rel.arrival = False
+        return ast.Union_(relation)
+
+    # ------------------------------------------------------------ joins
+
+    def _right_cols(self, rel: Rel, right: Rel, alias: str) -> tuple[list[Col], list[Col]]:
+        """(the right side's columns as the condition names them, `alias.col`; as the output names
+        them: the column's name, or `alias_col` where the left side has it)."""
+        left = {c.name for c in rel.cols}
+        qualified = [Col(f"{alias}.{c.name}", c.type, c.watermarked) for c in right.cols]
+        out = [Col(c.name if c.name not in left else f"{alias}_{c.name}", c.type, c.watermarked) for c in right.cols]
+        return qualified, out
+
+    def _equality(self, rel: Rel, qualified: list[Col]):
+        """`left = alias.right` over a pair of columns of one type (the key `k` most often)."""
+        pairs = [(a, b) for a in rel.cols for b in qualified
+                 if a.type not in (T.TIMESTAMP, T.DOUBLE) and _eq_types_match(a.type, b.type)
+                 and a.name not in ("window_start", "window_end")]
+        if not pairs:
+            return None
+        keyed = [(a, b) for a, b in pairs if a.name == "k" and b.name.endswith(".k")]
+        a, b = self.pick(keyed) if keyed and self.draw(st.integers(0, 3)) > 0 else self.pick(pairs)
+        left, right = _name(a.name), _name(b.name)
+        return _bin("=", *((left, right) if self.draw(st.integers(0, 3)) > 0 else (right, left)))
+
+    def _extra(self, rel: Rel, qualified: list[Col], cond):
+        """Sometimes one more conjunct, over both sides."""
+        if self.draw(st.integers(0, 3)) > 0:
+            return cond
+        extra = ExprDrawer(self.draw, rel.cols + qualified, self.avoid).draw_expr(T.BOOL, 1)
+        return _bin("and", cond, extra)
+
+    def join(self, rel: Rel) -> list | None:
+        kinds = ["regular", "interval", "interval"]
+        if self.env.tables:
+            kinds += ["lookup", "lookup"]
+        if rel.window is not None or (not rel.windowed and rel.watermarked()):
+            kinds += ["window", "window"]
+        kind = self.pick(kinds)
+        how = self.pick(["inner", "inner", "left"])
+        alias = self.env.alias()
+        stages: list = []
+        if kind == "lookup":
+            table = self.pick(sorted(self.env.tables))
+            right_rel, relation = self.env.tables[table], ast.RelationRef(table)
+        elif kind == "window":
+            if rel.window is None:  # window the left side first
+                call = self._window_call(rel, session=False)
+                if call is None or not rel.watermarked():
+                    return None
+                stages.append(ast.Window(call))
+                wm = _monotone(call.args[0].value, rel)
+                rel.cols = rel.cols + [Col("window_start", T.TIMESTAMP, wm), Col("window_end", T.TIMESTAMP, wm)]
+                rel.window = call
+            right = [n for n, r in self.env.rels.items() if r.watermarked() and not r.windowed
+                     and any(c.type == T.TIMESTAMP for c in r.watermarked())]
+            if not right:
+                return None
+            name = self.pick(right)
+            right_rel = self.env.rels[name].copy()
+            time = self.pick([c.name for c in right_rel.watermarked() if c.type == T.TIMESTAMP])
+            call = ast.Call(rel.window.name, (ast.Arg(ast.Name((time,))),) + rel.window.args[1:])
+            relation = ast.Pipeline(ast.RelationRef(name), (ast.Window(call),))
+            right_rel.cols = right_rel.cols + [Col("window_start", T.TIMESTAMP, True),
+                                               Col("window_end", T.TIMESTAMP, True)]
+        else:
+            pool = list(self.env.rels)
+            if kind == "interval":
+                if not any(c.type == T.TIMESTAMP for c in rel.watermarked()):
+                    return None
+                pool = [n for n in pool if any(c.type == T.TIMESTAMP for c in self.env.rels[n].watermarked())]
+            if not pool:
+                return None
+            name = self.pick(pool)
+            right_rel = self.env.rels[name]
+            relation = self._filtered(name, right_rel)
+        qualified, out = self._right_cols(rel, right_rel, alias)
+        cond = self._equality(rel, qualified)
+        if cond is None:
+            return None
+        if kind == "interval":
+            lt = self.pick([c.name for c in rel.watermarked() if c.type == T.TIMESTAMP])
+            rt = self.pick([c.name for c in qualified if c.watermarked and c.type == T.TIMESTAMP])
+            lo = self.draw(st.integers(-6, 4)) * 500_000
+            hi = lo + self.draw(st.integers(0, 8)) * 500_000
+            cond = _bin("and", cond, self._bound(_name(lt), _name(rt), lo, hi))
+        elif kind == "window":
+            ws = (_name("window_start"), _name(f"{alias}.window_start"))
+            cond = _bin("and", cond, _bin("=", *(ws if self.draw(st.booleans()) else ws[::-1])))
+        cond = self._extra(rel, qualified, cond)
+        stages.append(ast.Join(relation, cond, alias, how))
+        rel.cols = rel.cols + out
+        if kind == "regular":
+            rel.final_ok = False
+        elif kind != "lookup":
+            rel.final_ok = rel.final_ok and right_rel.final_ok
+        if kind != "lookup":
+            rel.arrival = False  # a lookup join's rows come in the order of its stream's rows
+        return stages
+
+    def _bound(self, left, right, lo: int, hi: int):
+        """`left between right + lo and right + hi`, or the same as two comparisons."""
+        def shifted(micros: int):
+            if micros == 0 and self.draw(st.booleans()):
+                return right
+            return _bin("+" if micros >= 0 else "-", right, ast.Duration(abs(micros)))
+        if self.draw(st.booleans()):
+            return ast.Between(left, shifted(lo), shifted(hi))
+        return _bin("and", _bin(">=", left, shifted(lo)), _bin("<=", left, shifted(hi)))
+
+    # ------------------------------------------------------------ a pipeline
+
     def stages(self, rel: Rel) -> list:
-        """Row stages, at most one aggregate (windowed or not), row stages after it."""
+        """Row stages, at most one aggregate (windowed or not), relational stages, row stages after."""
         out: list = []
         aggregated = False
         for _ in range(self.draw(st.integers(1, 4))):
-            kinds = ["where", "select", "derive"]
+            kinds = ["where", "select", "derive", "join", "join", "distinct", "top", "union", "union"]
             if not aggregated:
                 kinds += ["window_aggregate", "window_aggregate", "aggregate"]
                 if not rel.windowed:
@@ -597,6 +800,12 @@ class PipelineDrawer:
                 out.append(self.select(rel))
             elif kind == "derive":
                 out.append(self.derive(rel))
+            elif kind in ("distinct", "top", "union"):
+                stage = getattr(self, kind)(rel)
+                if stage is not None:
+                    out.append(stage)
+            elif kind == "join":
+                out += self.join(rel) or []
             elif kind == "window_assign":
                 call = self._window_call(rel, session=False)
                 if call is None:
@@ -604,6 +813,7 @@ class PipelineDrawer:
                 out.append(ast.Window(call))
                 wm = _monotone(call.args[0].value, rel)
                 rel.cols = rel.cols + [Col("window_start", T.TIMESTAMP, wm), Col("window_end", T.TIMESTAMP, wm)]
+                rel.window = call
                 # a row stage next must not be mistaken for the window's aggregate input: select it now
                 out.append(self.select(rel) if self.draw(st.booleans()) else self.where_reading_window(rel))
             elif kind == "window_aggregate":
@@ -627,20 +837,65 @@ class PipelineDrawer:
                               _bin("-", ast.Name(("window_end",)), offset)))
 
 
+# ---------------------------------------------------------------- tables and cases
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A versioned table (reference data for lookup joins): key `k`, one or two value columns.
+    Its file may list a key twice: the last version wins."""
+
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...] = ("k",)
+
+    @property
+    def path(self) -> str:
+        return f"{self.name}.csv"
+
+    def decl(self) -> ast.TableDecl:
+        return ast.TableDecl(self.name, tuple(ast.ColumnDef(c.name, type_name(c.type)) for c in self.columns),
+                             self.primary_key, ast.Connector("csv", (ast.Arg(ast.Literal(self.path, "string")),)))
+
+
+@st.composite
+def table_specs(draw, key_type: T.Type, name: str = "tb") -> TableSpec:
+    values = [Column(c, draw(st.sampled_from(VALUE_TYPES))) for c in "xy"[:draw(st.integers(1, 2))]]
+    return TableSpec(name, (Column("k", key_type), *values))
+
+
+@st.composite
+def table_rows(draw, spec: TableSpec, max_rows: int = 6, versions: bool = True) -> list[dict]:
+    """Rows in file order; keys are never null, may repeat (a later version replaces an earlier)
+    unless `versions` is False."""
+    rows: list[dict] = []
+    for _ in range(draw(st.integers(0, max_rows))):
+        row = {"k": _value(draw, spec.columns[0].type, key=True)}
+        if not versions and any(r["k"] == row["k"] for r in rows):
+            continue
+        for c in spec.columns[1:]:
+            row[c.name] = None if draw(st.integers(0, 5)) == 0 else _value(draw, c.type)
+        rows.append(row)
+    return rows
+
+
 @dataclass(frozen=True)
 class Case:
-    """One drawn test case: the program and each source's rows in arrival order."""
+    """One drawn test case: the program, its sources' rows in arrival order, its tables' rows."""
 
     program: ast.Program
     sources: tuple[SourceSpec, ...]
-    inputs: dict = field(hash=False)  # source name -> list of row dicts
+    inputs: dict = field(hash=False)  # source or table name -> list of row dicts
+    tables: tuple[TableSpec, ...] = ()
 
     def flow_text(self) -> str:
-        from .flowtext import to_flow
-        return to_flow(self.program)
+        from flowc.dsl.formatter import format_program
+        return format_program(self.program)
 
     def csv_files(self) -> dict[str, str]:
-        return {s.path: csv_text(s, self.inputs[s.name]) for s in self.sources}
+        files = {s.path: csv_text(s, self.inputs[s.name]) for s in self.sources}
+        files.update({t.path: csv_text(t, self.inputs[t.name]) for t in self.tables})  # type: ignore[arg-type]
+        return files
 
     def describe(self) -> str:
         parts = [self.flow_text()]
@@ -649,44 +904,63 @@ class Case:
         return "\n".join(parts)
 
 
+def _source_rel(spec: SourceSpec) -> Rel:
+    return Rel([Col(c.name, c.type, c.name == spec.event_time) for c in spec.columns])
+
+
 @st.composite
-def programs(draw, spec: SourceSpec, max_views: int = 3, depth: int = 2,
-             avoid: frozenset[str] = frozenset()) -> ast.Program:
-    """Views over the source `spec`; each reads the source or an earlier view."""
+def programs(draw, spec: SourceSpec | tuple[SourceSpec, ...], max_views: int = 3, depth: int = 2,
+             avoid: frozenset[str] = frozenset(), tables: tuple[TableSpec, ...] = ()) -> ast.Program:
+    """Views over the sources (and tables); each reads a source or an earlier view."""
+    specs = (spec,) if isinstance(spec, SourceSpec) else tuple(spec)
+    env = Env({s.name: _source_rel(s) for s in specs},
+              {t.name: Rel([Col(c.name, c.type) for c in t.columns], final_ok=False, arrival=False) for t in tables})
     views: list[tuple[str, Rel]] = []
-    decls: list = [spec.decl()]
+    decls: list = [s.decl() for s in specs] + [t.decl() for t in tables]
     n = draw(st.integers(1, max_views))
-    pd = PipelineDrawer(draw, depth, frozenset(avoid))
+    pd = PipelineDrawer(draw, depth, frozenset(avoid), env)
     for i in range(n):
-        start = draw(st.sampled_from([None] + [name for name, _ in views])) if views else None
-        if start is None:
-            rel = Rel([Col(c.name, c.type, c.name == spec.event_time) for c in spec.columns])
-            start_name = spec.name
-        else:
-            upstream = dict(views)[start]
-            rel = Rel(list(upstream.cols), changes=upstream.changes)
-            start_name = start
+        start = draw(st.sampled_from(list(env.rels)))
+        upstream = env.rels[start]
+        rel = upstream.copy()
+        rel.names = []
+        if start in dict(views):
+            rel.final_ok = not upstream.changes
         stages = pd.stages(rel)
-        blocked = rel.changes or rel.has_global_aggregate
-        emit = draw(st.sampled_from([None, "changes"] if blocked else [None, "final", "changes"]))
+        emit = draw(st.sampled_from([None, "final", "changes"] if rel.final_ok else [None, "changes"]))
         if emit is not None:
             stages.append(ast.Emit(emit))
-        rel.changes = blocked or emit == "changes"
+        rel.changes = not rel.final_ok or emit == "changes"
+        rel.final_ok = not rel.changes
         name = f"v{i + 1}"
-        decls.append(ast.ViewDecl(name, ast.Pipeline(ast.RelationRef(start_name), tuple(stages))))
+        decls.append(ast.ViewDecl(name, ast.Pipeline(ast.RelationRef(start), tuple(stages))))
         views.append((name, rel))
+        env.rels[name] = rel
     return ast.Program(tuple(decls))
 
 
 @st.composite
 def cases(draw, max_rows: int = 40, max_views: int = 3, depth: int = 2,
-          avoid: frozenset[str] = frozenset()) -> Case:
-    """A source, views over it and its rows. `avoid`: names from AVOIDABLE not to draw (constructs
-    with a known open bug, so the property keeps finding new ones)."""
+          avoid: frozenset[str] = frozenset(), max_sources: int = 2, with_tables: bool = True) -> Case:
+    """Sources, maybe a table, views over them and their rows. `avoid`: names from AVOIDABLE not to
+    draw (constructs with a known open bug, so the property keeps finding new ones)."""
     unknown = set(avoid) - set(AVOIDABLE)
     if unknown:
         raise ValueError(f"unknown constructs to avoid: {sorted(unknown)}; known: {sorted(AVOIDABLE)}")
-    spec = draw(source_specs())
-    program = draw(programs(spec, max_views=max_views, depth=depth, avoid=frozenset(avoid)))
-    rows = draw(streams(spec, max_rows=max_rows))
-    return Case(program, (spec,), {spec.name: rows})
+    first = draw(source_specs())
+    specs = [first]
+    if max_sources > 1 and draw(st.booleans()):
+        if draw(st.booleans()):  # a twin: the same columns, its own watermark (union reads both)
+            other = draw(source_specs("u"))
+            specs.append(SourceSpec("u", first.columns, other.event_time, other.watermark))
+        else:
+            other = draw(source_specs("u"))
+            key = first.columns[0]
+            specs.append(SourceSpec("u", (key,) + other.columns[1:], other.event_time, other.watermark))
+    tables = (draw(table_specs(first.columns[0].type)),) if with_tables and draw(st.integers(0, 2)) == 0 else ()
+    program = draw(programs(tuple(specs), max_views=max_views, depth=depth, avoid=frozenset(avoid), tables=tables))
+    # long streams for one source, shorter ones when there are two (a join multiplies the work)
+    budget = max_rows if len(specs) == 1 else max_rows * 2 // 3
+    inputs = {s.name: draw(streams(s, max_rows=budget)) for s in specs}
+    inputs.update({t.name: draw(table_rows(t, versions="table_versions" not in avoid)) for t in tables})
+    return Case(program, tuple(specs), inputs, tables)
