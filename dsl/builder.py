@@ -105,7 +105,14 @@ class Expr:
     def __rand__(self, o): return self._bin("and", o, True)
     def __or__(self, o): return self._bin("or", o)
     def __ror__(self, o): return self._bin("or", o, True)
-    def __neg__(self): return Expr(ast.Unary("-", self.node, span=_caller_span()))
+    def __neg__(self):
+        # as the parser does: `-5` and `-2s` are negative literals, not negations of positive ones
+        n = self.node
+        if isinstance(n, ast.Literal) and n.kind in ("int", "float"):
+            return Expr(ast.Literal(-n.value, n.kind, span=_caller_span()))  # type: ignore[operator]
+        if isinstance(n, ast.Duration):
+            return Expr(ast.Duration(-n.micros, f"-{n.text}", span=_caller_span()))
+        return Expr(ast.Unary("-", n, span=_caller_span()))
     def __invert__(self): return Expr(ast.Unary("not", self.node, span=_caller_span()))
 
     __hash__ = None  # type: ignore[assignment]  # == builds an expression
@@ -122,8 +129,15 @@ class Expr:
     def isin(self, values: Iterable[object]) -> Expr:
         return Expr(ast.InList(self.node, tuple(to_node(v) for v in values), span=_caller_span()))
 
+    def not_in(self, values: Iterable[object]) -> Expr:
+        """`x not in (...)` (SQL: null if x is null or no item matches and one is null)."""
+        return Expr(ast.InList(self.node, tuple(to_node(v) for v in values), True, span=_caller_span()))
+
     def between(self, low: object, high: object) -> Expr:
         return Expr(ast.Between(self.node, to_node(low), to_node(high), span=_caller_span()))
+
+    def not_between(self, low: object, high: object) -> Expr:
+        return Expr(ast.Between(self.node, to_node(low), to_node(high), True, span=_caller_span()))
 
     def cast(self, type_name: str) -> Expr:
         return Expr(ast.Cast(self.node, type_name_node(type_name), span=_caller_span()))

@@ -72,9 +72,9 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
         if e.op == "not":
             return f"not {_wrap(e.operand, _NOT)}", _NOT
         inner = _wrap(e.operand, _UNARY)
-        # `- -x` and `- 5` (not `-5`, which would read back as a negative literal)
-        return f"- {inner}" if inner.startswith("-") or isinstance(e.operand, ast.Literal | ast.Duration) \
-            else f"-{inner}", _UNARY
+        # `- -x` keeps its space (`--` would not lex). A minus before a number literal has no text of its
+        # own: the parser and the builder both fold it into a negative literal, so it never reaches here.
+        return f"- {inner}" if inner.startswith("-") else f"-{inner}", _UNARY
     if isinstance(e, ast.Binary):
         level = _BINARY[e.op]
         if level == _PRED:  # comparisons do not chain: both operands must be tighter

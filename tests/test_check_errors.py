@@ -1,7 +1,6 @@
 """Every kind of check error: its code, message, location (file:line:col and caret span) and hint."""
 
 import pytest
-
 from flowc.compiler.diagnostics import Code, FlowError
 from flowc.dsl.lower import lower
 from flowc.dsl.parser import parse

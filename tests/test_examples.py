@@ -6,7 +6,6 @@ supporting one, the marker must go.
 """
 
 import pytest
-
 from support import EXAMPLES, compare_outputs, copy_example, run_flowc
 
 LATER = {

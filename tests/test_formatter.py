@@ -1,11 +1,11 @@
 """`flowc fmt` and `Flow.to_flow()`: canonical text that parses back to the same program, comments kept."""
 
 import pytest
-
-import flowc as fc
 from flowc.dsl.formatter import expr, format_program, format_source
 from flowc.dsl.parser import parse, parse_expression
 from support import EXAMPLES
+
+import flowc as fc
 
 CASES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "program.flow").exists())
 

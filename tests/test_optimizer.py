@@ -1,14 +1,14 @@
 """The optimizer's passes: what each does, that the verifier guards them, and that they keep schemas."""
 
 import pytest
-
-import flowc as fc
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.optimizer import PASSES, optimize
 from flowc.compiler.passes.prune_columns import prune_columns
 from flowc.compiler.passes.push_filters import push_filters
 from flowc.compiler.verify import verify_plan
+
+import flowc as fc
 
 BIDS = {"auction": "bigint", "bidder": "bigint", "price": "bigint", "channel": "string",
         "date_time": "timestamp"}

@@ -60,17 +60,12 @@ def test_python_dsl_and_printed_text_build_equal_programs(case):
     assert flow.to_ir(optimize=False) == lower(parse(text))
 
 
-@pytest.mark.xfail(strict=True, raises=Inexpressible,
-                   reason="finding: the builder has no `not in` / `not between` (Expr.isin/between take no negation)")
 def test_python_dsl_can_write_not_in_and_not_between():
     program = parse("source s (a bigint) from csv('s.csv')\n"
                     "view v = s | where a not in (1, 2) and a not between 3 and 4\n")
     assert to_flow_object(program) == fc.Flow.from_program(program)
 
 
-@pytest.mark.xfail(strict=True, reason="finding: `-fc.lit(5)` builds Unary('-', 5), which to_flow() prints as "
-                                       "`- 5` and the parser reads as the literal -5, so fc.parse(flow.to_flow()) "
-                                       "!= flow (dsl/builder.py Expr.__neg__ could fold the sign as the parser does)")
 def test_negated_literal_survives_to_flow():
     flow = fc.Flow()
     s = flow.source("s", fc.csv("s.csv"), {"a": "bigint"})

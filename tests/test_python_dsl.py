@@ -1,9 +1,9 @@
 """The Python front end builds the same program as the .flow text (LANGUAGE.md, "The same program in Python")."""
 
 import pytest
+from support import EXAMPLES
 
 import flowc as fc
-from support import EXAMPLES
 
 BIDS = {"auction": "bigint", "bidder": "bigint", "price": "bigint", "channel": "string", "date_time": "timestamp"}
 

@@ -2,7 +2,6 @@
 is shown by `flowc check --target T` as a named warning or a compile error, and each has a test here."""
 
 import pytest
-
 from flowc.compiler.diagnostics import Code, FlowError, Severity
 from flowc.compiler.optimizer import optimize
 from flowc.dsl.lower import lower

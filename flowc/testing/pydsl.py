@@ -71,13 +71,11 @@ def _expr(e: ast.Expr):
     if isinstance(e, ast.IsNull):
         return _expr(e.expr).is_not_null() if e.negated else _expr(e.expr).is_null()
     if isinstance(e, ast.InList):
-        if e.negated:
-            raise Inexpressible("`x not in (...)`: Expr.isin has no negated form (~x.isin(...) is `not (x in ...)`)")
-        return _expr(e.expr).isin([_expr(i) for i in e.items])
+        items = [_expr(i) for i in e.items]
+        return _expr(e.expr).not_in(items) if e.negated else _expr(e.expr).isin(items)
     if isinstance(e, ast.Between):
-        if e.negated:
-            raise Inexpressible("`x not between a and b`: Expr.between has no negated form")
-        return _expr(e.expr).between(_expr(e.low), _expr(e.high))
+        x = _expr(e.expr)
+        return x.not_between(_expr(e.low), _expr(e.high)) if e.negated else x.between(_expr(e.low), _expr(e.high))
     if isinstance(e, ast.Case):
         whens = [(_expr(c), _expr(v)) for c, v in e.whens]
         return fc.case(*whens, else_=_expr(e.else_) if e.else_ is not None else None)
