@@ -26,7 +26,7 @@ from hypothesis import event, given, note
 from sqlglot import exp
 
 import flowc as fc
-from flowc.testing.pydsl import Inexpressible, fold_literal_signs, to_flow_object
+from flowc.testing.pydsl import fold_literal_signs, to_flow_object
 from flowc.testing.strategies import cases
 
 # ---------------------------------------------------------------- flowc fmt
