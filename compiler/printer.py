@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from . import ir
 from . import types as T
+from .durations import format_duration
 
 _INFIX = {"add": "+", "sub": "-", "mul": "*", "div": "/", "mod": "%", "eq": "=", "ne": "<>", "lt": "<",
           "le": "<=", "gt": ">", "ge": ">=", "and": "and", "or": "or", "concat": "||"}
-_UNITS = (("d", 86_400_000_000), ("h", 3_600_000_000), ("min", 60_000_000), ("s", 1_000_000), ("ms", 1_000))
-
-
-def format_duration(micros: int) -> str:
-    for unit, size in _UNITS:
-        if micros and micros % size == 0:
-            return f"{micros // size}{unit}"
-    return f"{micros}us"
 
 
 def format_expr(e: ir.Expr) -> str:

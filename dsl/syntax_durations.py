@@ -10,16 +10,8 @@ import re
 from fractions import Fraction
 
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
+from flowc.compiler.durations import MICROS_PER_UNIT, format_duration  # noqa: F401 - re-exported
 from flowc.compiler.span import Span
-
-MICROS_PER_UNIT: dict[str, int] = {
-    "us": 1,
-    "ms": 1_000,
-    "s": 1_000_000,
-    "min": 60_000_000,
-    "h": 3_600_000_000,
-    "d": 86_400_000_000,
-}
 
 # Spellings users reach for, mapped to ours. `m` is deliberately absent: minutes or milliseconds?
 _SYNONYMS: dict[str, str] = {
@@ -43,19 +35,6 @@ class DurationError(ValueError):
         super().__init__(message)
         self.message = message
         self.hint = hint
-
-
-def format_duration(micros: int) -> str:
-    """The shortest exact spelling: 90_000_000 -> '90s', 5_400_000_000 -> '90min'."""
-    if micros == 0:
-        return "0s"
-    sign = "-" if micros < 0 else ""
-    micros = abs(micros)
-    for unit in ("d", "h", "min", "s", "ms", "us"):
-        size = MICROS_PER_UNIT[unit]
-        if micros % size == 0:
-            return f"{sign}{micros // size}{unit}"
-    raise AssertionError("unreachable: every integer is a whole number of microseconds")
 
 
 def duration_micros(text: str) -> int:
