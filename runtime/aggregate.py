@@ -518,10 +518,6 @@ class WindowAggregateOp(Operator):
         if self.keyless is not None:
             self.pre = None
 
-    @property
-    def closes_on_watermark(self) -> bool:
-        return self.lag is not None
-
     # -- input
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
         ts, valid = micros(batch.column(self.time_col))

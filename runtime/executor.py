@@ -115,15 +115,3 @@ class Plan:
             for k in self.sinks:
                 k.close()
         return RunStats(time.perf_counter() - start, list(self.sources), list(self.sinks))
-
-    def explain(self) -> str:
-        lines = []
-
-        def walk(op: Operator, depth: int) -> None:
-            lines.append("  " * depth + f"{type(op).__name__} {op.name}: {', '.join(op.schema.names)}")
-            for child, _ in op.outputs:
-                walk(child, depth + 1)
-
-        for s in self.sources:
-            walk(s, 0)
-        return "\n".join(lines)

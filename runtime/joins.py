@@ -451,14 +451,10 @@ class _JoinBase(Operator):
         super().__init__(name, pa.schema(fields))
         self.spec = spec
         self.changelog_output = changelog
-        self.peak_state = 0
 
     def state_rows(self) -> int:
         """Rows this operator keeps right now (both sides)."""
         raise NotImplementedError
-
-    def _note_state(self) -> None:
-        self.peak_state = max(self.peak_state, self.state_rows())
 
     def _emit_table(self, table: pa.Table, weight: np.ndarray | int = 1) -> None:
         if table.num_rows == 0:
@@ -532,7 +528,6 @@ class IntervalJoinOp(_JoinBase):
             rows, ts, keys = rows.filter(sel), ts[valid], [k.filter(sel) for k in keys]
             matched = matched[valid] if matched is not None else None
         self.kept[port].append(rows, keys, np.ones(rows.num_rows, np.int64), ts, matched)
-        self._note_state()
         self._evict()  # rows already too old for any future match leave at once
 
     def on_watermark(self, port: int, ts: int) -> None:
@@ -602,7 +597,6 @@ class WindowJoinOp(_JoinBase):
         ends = np.where(valid, ends, END_OF_INPUT)
         for end, part in split_by(ends, rows):
             self.windows.setdefault(int(end), ([], []))[port].append(part)
-        self._note_state()
 
     def advance(self, watermark: int) -> None:
         out = []
@@ -618,15 +612,6 @@ class WindowJoinOp(_JoinBase):
                 out.append(pad_right(self.spec, left.filter(pa.array(unmatched))))
         for t in out:
             self._emit_table(t)
-
-    def on_watermark(self, port: int, ts: int) -> None:
-        if ts <= self._in_wm[port]:
-            return
-        self._in_wm[port] = ts
-        combined = min(self._in_wm)
-        if combined > self.watermark:
-            self.advance(combined)
-            self._forward(combined)
 
 
 # ---------------------------------------------------------------- regular join
@@ -674,7 +659,6 @@ class RegularJoinOp(_JoinBase):
                 if now_unmatched.any():
                     self._emit_table(pad_right(self.spec, o_rows.filter(pa.array(now_unmatched))), 1)
             self.kept[RIGHT].append(rows, keys, weights)
-        self._note_state()
 
     def on_watermark(self, port: int, ts: int) -> None:
         # the output carries no time bound (old kept rows can pair with new ones): only the end of
@@ -714,7 +698,6 @@ class LookupJoinOp(_JoinBase):
             if (weights != 1).any():
                 raise EvaluationError(self.name, "a lookup table received a retraction")
             self.table.append(rows, self.spec.keys(self.name, RIGHT, rows), weights)
-            self._note_state()
             return
         self.ensure_loaded()
         t_rows = self.table.view()

@@ -98,10 +98,6 @@ class SessionAggregateOp(Operator):
         if self.mode == "changes":
             self._revise(None)
 
-    @property
-    def closes_on_watermark(self) -> bool:
-        return self.lag is not None
-
     def advance(self, watermark: int) -> None:
         watermark = lagged(watermark, self.lag)  # bounds the time column from here on
         if watermark == NO_WATERMARK:

@@ -59,10 +59,6 @@ class _Node:
     op: Operator
     lags: Mapping[str, int]
 
-    @property
-    def event_time_cols(self) -> frozenset[str]:
-        return frozenset(self.lags)
-
 
 @dataclass
 class LocalPlan:
@@ -71,9 +67,6 @@ class LocalPlan:
     sources: dict[str, SourceNode]
     sinks: list[tuple[ir.Sink, SinkOp]]  # in program order
     collectors: dict[str, SinkOp] = field(default_factory=dict)  # view -> what its sinks receive
-
-    def explain(self) -> str:
-        return self.plan.explain()
 
 
 def compile_local(program: ir.Program, batch_size: int = 10_000, collect: bool = False) -> LocalPlan:
