@@ -32,7 +32,7 @@ import pyarrow as pa
 from .aggregate import split_by
 from .errors import EvaluationError
 from .eventtime import END_OF_INPUT, NO_WATERMARK, micros
-from .operators import WEIGHT, BatchFn, Operator, is_changelog
+from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog
 
 LEFT, RIGHT = 0, 1
 
@@ -83,15 +83,7 @@ def _evaluate(where: str, fn: BatchFn, rows: pa.RecordBatch | pa.Table) -> pa.Ar
     if isinstance(rows, pa.Table):
         rows = rows.combine_chunks().to_batches()[0] if rows.num_rows else pa.RecordBatch.from_pylist(
             [], schema=rows.schema)
-    try:
-        out = fn(rows)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ZeroDivisionError, OverflowError) as e:
-        raise EvaluationError(where, str(e)) from None
-    if isinstance(out, pa.ChunkedArray):
-        out = out.combine_chunks()
-    if isinstance(out, pa.Scalar):
-        out = pa.array([out.as_py()] * rows.num_rows, type=out.type) if rows.num_rows else pa.nulls(0, out.type)
-    return out
+    return evaluate(where, fn, rows)
 
 
 def _hashable(arr: pa.Array) -> pa.Array:

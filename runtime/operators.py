@@ -110,7 +110,7 @@ class FilterOp(Operator):
         self.predicate = predicate
 
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
-        mask = _evaluate(self.name, self.predicate, batch, pa.bool_())
+        mask = evaluate(self.name, self.predicate, batch, pa.bool_())
         # null is not true: SQL's WHERE keeps only rows whose predicate is true
         self.emit(batch.filter(mask, null_selection_behavior="drop"))
 
@@ -127,7 +127,7 @@ class ProjectOp(Operator):
         self.changelog = changelog
 
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
-        arrays = [_evaluate(self.name, fn, batch, t) for _, t, fn in self.columns]
+        arrays = [evaluate(self.name, fn, batch, t) for _, t, fn in self.columns]
         if self.changelog:
             arrays.append(batch.column(WEIGHT))
         self.emit(pa.RecordBatch.from_arrays(arrays, schema=self.schema))
@@ -170,7 +170,9 @@ def window_column(us: np.ndarray, valid: np.ndarray | None, t: pa.DataType) -> p
     return pa.array(us, type=pa.int64(), mask=mask).view(pa.timestamp("us", getattr(t, "tz", None))).cast(t)
 
 
-def _evaluate(where: str, fn: BatchFn, batch: pa.RecordBatch, t: pa.DataType) -> pa.Array:
+def evaluate(where: str, fn: BatchFn, batch: pa.RecordBatch, t: pa.DataType | None = None) -> pa.Array:
+    """An expression closure's value over a batch, as a full-length array (of type t when given);
+    kernel errors become EvaluationError naming the operator."""
     try:
         out = fn(batch)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ZeroDivisionError, OverflowError) as e:
@@ -179,7 +181,7 @@ def _evaluate(where: str, fn: BatchFn, batch: pa.RecordBatch, t: pa.DataType) ->
         out = out.combine_chunks()
     if isinstance(out, pa.Scalar):
         out = broadcast(out, batch.num_rows)
-    if out.type != t:
+    if t is not None and out.type != t:
         try:
             out = out.cast(t)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:

@@ -16,8 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import EvaluationError
-from .operators import WEIGHT, BatchFn, Operator, is_changelog
+from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog
 
 _ORDER, _GROUP, _SEQ = "__order", "__group", "__seq"
 
@@ -141,15 +140,7 @@ class TopNOp(Operator):
         return self.kept.num_rows
 
     def _order_values(self, batch: pa.RecordBatch) -> pa.Array:
-        try:
-            out = self.order(batch)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ZeroDivisionError, OverflowError) as e:
-            raise EvaluationError(self.name, str(e)) from None
-        if isinstance(out, pa.ChunkedArray):
-            out = out.combine_chunks()
-        if isinstance(out, pa.Scalar):
-            out = pa.array([out.as_py()] * batch.num_rows, type=out.type)
-        return out if out.type == self.order_type else out.cast(self.order_type)
+        return evaluate(self.name, self.order, batch, self.order_type)
 
     def _group_ids(self, batch: pa.RecordBatch) -> np.ndarray:
         cols = [batch.column(k) for k in self.per]
