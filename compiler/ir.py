@@ -10,7 +10,7 @@ Times and durations are integers in microseconds (UTC for time points).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Union
 
 from . import types as T
@@ -505,8 +505,3 @@ class Program:
         if all(a is b for a, b in zip(views, self.views, strict=True)):
             return self
         return replace(self, views=views)
-
-
-def node_fields(node) -> dict[str, object]:
-    """The comparable fields of a node (for printing)."""
-    return {f.name: getattr(node, f.name) for f in fields(node) if f.compare}

@@ -52,6 +52,7 @@ def _optimize_view(view: ir.View, verify: bool, passes: list[tuple[str, Pass]]) 
                     raise ir.IRError(f"pass {name} changed the schema of view {view.name}: "
                                      f"{plan.schema} -> {new.schema}")
             plan = new
+        # equality, not identity: a pass may rebuild an equal tree, and idempotence is about equality
         if plan == before:
             break
     return view if plan == view.plan else replace(view, plan=plan)

@@ -121,9 +121,6 @@ class MicrosAxis(TimeAxis):
 
 X = DataFusionExpressions()
 AXIS = MicrosAxis()
-expr = X.expr
-aggregate = X.aggregate
-literal = X.literal
 
-__all__ = ["TARGET", "DataFusionExpressions", "MicrosAxis", "X", "AXIS", "expr", "aggregate", "literal",
+__all__ = ["TARGET", "DataFusionExpressions", "MicrosAxis", "X", "AXIS",
            "time_micros"]

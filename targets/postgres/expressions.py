@@ -165,9 +165,6 @@ class NativeAxis(TimeAxis):
 
 X = PostgresExpressions()
 AXIS = NativeAxis()
-expr = X.expr
-aggregate = X.aggregate
-literal = X.literal
 
-__all__ = ["PostgresExpressions", "NativeAxis", "X", "AXIS", "expr", "aggregate", "literal", "interval", "epoch",
+__all__ = ["PostgresExpressions", "NativeAxis", "X", "AXIS", "interval", "epoch",
            "time_micros", "micros_to_time", "timestamp_text"]

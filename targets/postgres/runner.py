@@ -79,11 +79,11 @@ def _execute(conn, program: ir.Program, plan: PostgresPlan, inputs: dict[str, pa
     _sql(cur, f"SET LOCAL search_path TO {quote_ident(schema)}", "setting the search path", secrets)
     _sql(cur, "SET LOCAL TIME ZONE 'UTC'", "setting the time zone", secrets)
     table_of_lines = {lines: name for name, lines in plan.table_lines.items()}
+    source_of_raw = {raw: name for name, raw in plan.raw_tables.items()}
     for o in plan.objects:
         _sql(cur, o.sql, f"creating {o.role} {o.name}", secrets)
         if o.role == "raw":
-            source = program.source(o.name[len("__raw_"):]) if o.name.startswith("__raw_") else None
-            data = inputs[source.name] if source is not None else None
+            data = inputs.get(source_of_raw.get(o.name, ""))
             if data is not None:
                 copy_in(cur, o.name, data, secrets)
         elif o.role == "table":  # every line of the file, in order; the table's view keeps the last versions

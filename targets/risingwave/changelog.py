@@ -23,11 +23,6 @@ def has_windowed_aggregate(r: ir.Rel) -> bool:
     return any(isinstance(n, ir.Aggregate) and n.window is not None for n in ir.walk(r))
 
 
-def has_session_aggregate(r: ir.Rel) -> bool:
-    return any(isinstance(n, ir.Aggregate) and n.window is not None and n.window.kind == "session"
-               for n in ir.walk(r))
-
-
 def has_window_join(program: ir.Program, r: ir.Rel) -> bool:
     return any(isinstance(n, ir.Join) and kind_of_join(program, n) == "window" for n in ir.walk(r))
 
