@@ -29,6 +29,17 @@ import flowc as fc
 from flowc.testing.pydsl import fold_literal_signs, to_flow_object
 from flowc.testing.strategies import cases
 
+# ---------------------------------------------------------------- the strategies themselves
+
+
+@given(cases(max_rows=0))
+def test_every_drawn_program_lowers(case):
+    """The strategies draw valid programs only (docs/TESTING.md): a lowering error is a bug of the
+    strategy or of the compiler, and must not pass for a target's disagreement."""
+    note(format_program(case.program))
+    lower(case.program)
+
+
 # ---------------------------------------------------------------- flowc fmt
 
 

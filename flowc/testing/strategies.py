@@ -672,6 +672,7 @@ class PipelineDrawer:
                                                                                         strict=True)]
         rel.final_ok = rel.final_ok and other.final_ok
         rel.arrival = False
+        rel.window = None  # compiler.properties.window_of does not see through a union
         return ast.Union_(relation)
 
     # ------------------------------------------------------------ joins
@@ -704,6 +705,14 @@ class PipelineDrawer:
         return _bin("and", cond, extra)
 
     def join(self, rel: Rel) -> list | None:
+        """Stages joining `rel` with another relation, or None (and `rel` as it was) when none fits."""
+        before = rel.copy()
+        stages = self._join(rel)
+        if stages is None:  # the left side may have been windowed before the right side was found wanting
+            rel.__dict__.update(before.__dict__)
+        return stages
+
+    def _join(self, rel: Rel) -> list | None:
         kinds = ["regular", "interval", "interval"]
         if self.env.tables:
             kinds += ["lookup", "lookup"]
@@ -769,6 +778,7 @@ class PipelineDrawer:
             rel.final_ok = rel.final_ok and right_rel.final_ok
         if kind != "lookup":
             rel.arrival = False  # a lookup join's rows come in the order of its stream's rows
+        rel.window = None  # compiler.properties.window_of does not see through a join: no second window join
         return stages
 
     def _bound(self, left, right, lo: int, hi: int):
