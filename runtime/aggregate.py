@@ -389,16 +389,54 @@ class KeylessPanes:
         self.aggs = aggs
         self.arg_types = [schema.field(a.arg).type if a.arg is not None else None for a in aggs]
 
-    def reduce(self, part: pa.RecordBatch) -> _PanePartial:
+    def reduce_batch(self, rows: pa.RecordBatch, ts: np.ndarray, window: WindowDef) -> list[tuple[int, _PanePartial]]:
+        """One partial per pane the rows fall in, in pane order. The panes come from the times'
+        bounds, not from a pane per row: a batch spans a few panes (most often one, where no row needs
+        looking at), each selected by two comparisons; no rows are filtered or copied."""
+        if len(ts) == 0:
+            return []
+        first, last = window.pane_of(int(ts.min())), window.pane_of(int(ts.max()))
+        if first == last:
+            return [(first, self._reduce(rows, None))]
+        out = []
+        if (last - first) // window.slide < 16:
+            for p in range(first, last + 1, window.slide):
+                mask = (ts >= p) & (ts < p + window.slide)
+                if mask.any():
+                    out.append((p, self._reduce(rows, mask)))
+            return out
+        panes = window.pane_start(ts)  # a batch spanning many panes (sparse times): one pass per pane present
+        for p in np.unique(panes).tolist():
+            out.append((int(p), self._reduce(rows, panes == p)))
+        return out
+
+    def _reduce(self, rows: pa.RecordBatch, mask: np.ndarray | None) -> _PanePartial:
+        """The partial of the rows where `mask` (None: all of them)."""
+        n = rows.num_rows if mask is None else int(np.count_nonzero(mask))
         values = []
         for a, t in zip(self.aggs, self.arg_types, strict=True):
-            if a.fn == "count":
-                values.append(part.num_rows if a.arg is None else part.num_rows - part.column(a.arg).null_count)
+            if a.arg is None:
+                values.append(n)
                 continue
-            col = part.column(a.arg)
+            col = rows.column(a.arg)
+            where = mask
+            if col.null_count:
+                valid = col.is_valid().to_numpy(zero_copy_only=False)
+                where = valid if mask is None else valid & mask
+            if a.fn == "count":  # of any type: only the validity matters
+                values.append(n if where is None else int(np.count_nonzero(where)))
+                continue
             if pa.types.is_timestamp(t):
                 col = col.view(pa.int64())
-            values.append((pc.min if a.fn == "min" else pc.max)(col).as_py())  # None: no valid value
+            data = col.to_numpy(zero_copy_only=False) if not col.null_count else col.fill_null(0).to_numpy()
+            if where is None:
+                values.append(int(data.min() if a.fn == "min" else data.max()))
+            elif not where.any():
+                values.append(None)  # no valid value
+            elif a.fn == "min":
+                values.append(int(np.min(data, where=where, initial=np.iinfo(data.dtype).max)))
+            else:
+                values.append(int(np.max(data, where=where, initial=np.iinfo(data.dtype).min)))
         return _PanePartial(values)
 
     def merge(self, x: _PanePartial, y: _PanePartial) -> _PanePartial:
@@ -531,40 +569,22 @@ class WindowAggregateOp(Operator):
         if not valid.all():
             self.null_rows.append(self._null_window_rows(rows, valid))
             rows, ts = rows.filter(pa.array(valid)), ts[valid]
-        panes = self.window.pane_start(ts)
         if self.keyless is not None:
-            parts = self._keyless_parts(panes, rows, self.window.slide)
-        else:
-            parts = split_by(panes, rows)
-        for pane, part in parts:
-            if self.keyless is not None:
-                part = self.keyless.reduce(part)
+            touched = []
+            for pane, part in self.keyless.reduce_batch(rows, ts, self.window):
                 held = self.panes.get(pane)
                 self.panes[pane] = [self.keyless.merge(held[0], part) if held else part]
-            else:
+                touched.append(pane)
+        else:
+            touched = []
+            for pane, part in split_by(self.window.pane_start(ts), rows):
                 self.panes[pane].append(part)
+                touched.append(pane)
+        for pane in touched:
             for s in self.window.windows_of_pane(pane):
                 if s not in self._pending_set:
                     self._pending_set.add(s)
                     heapq.heappush(self._pending, s)
-
-    @staticmethod
-    def _keyless_parts(panes: np.ndarray, rows: pa.RecordBatch, slide: int) -> list[tuple[int, pa.RecordBatch]]:
-        """Rows per pane without reordering them (a batch spans a few panes: one mask each)."""
-        if len(panes) == 0:
-            return []
-        lo, hi = int(panes.min()), int(panes.max())
-        if lo == hi:
-            return [(lo, rows)]
-        step = int(slide)
-        # panes are slide-aligned: a batch's few candidates are enumerated instead of sorting it
-        candidates = range(lo, hi + 1, step) if (hi - lo) // step < 16 else np.unique(panes).tolist()
-        out = []
-        for p in candidates:
-            mask = panes == p
-            if mask.any():
-                out.append((int(p), rows.filter(pa.array(mask))))
-        return out
 
     def _update(self, rows: pa.RecordBatch, ts: np.ndarray, valid: np.ndarray) -> None:
         out: list[pa.Table] = []

@@ -53,6 +53,8 @@ class LatenessTracker:
         n = len(ts)
         if n == 0:
             return np.zeros(0, dtype=bool)
+        if self.max_ts != NO_WATERMARK and valid.all():
+            return self._split_valid(ts)
         filled = np.where(valid, ts, NO_WATERMARK)
         running = np.maximum.accumulate(filled)
         before = np.empty(n, dtype=np.int64)  # max(ts_1 .. ts_{i-1}), carried across batches
@@ -64,3 +66,54 @@ class LatenessTracker:
         late = np.where(valid, has_wm & (ts < wm_prev), has_wm)
         self.max_ts = max(self.max_ts, int(running[-1]))
         return late
+
+    def _split_valid(self, ts: np.ndarray) -> np.ndarray:
+        """split() once a watermark exists and every row has a time (the common case), without a
+        running maximum over every row. Rows go in blocks of _BLOCK; within block b the maximum
+        before row i lies between P_b (the maximum before the block) and Q_b = max(P_b, the block's
+        maximum). A row below P_b - delay is late, one at or above Q_b - delay on time, whatever its
+        place in the block; only blocks with a row in between get the exact running maximum. In
+        order or mildly disordered input (most streams) no block needs it, and all rows on time is
+        one comparison pass."""
+        n = len(ts)
+        nb = n // _BLOCK
+        if nb < 2:
+            return self._split_exact(ts)
+        body = ts[: nb * _BLOCK].reshape(nb, _BLOCK)
+        block_max = body.max(axis=1)
+        p = np.empty(nb, dtype=np.int64)  # P_b
+        p[0] = self.max_ts
+        np.maximum(np.maximum.accumulate(block_max[:-1]), self.max_ts, out=p[1:])
+        q = np.maximum(p, block_max)  # Q_b
+        below_q = body < (q - self.delay)[:, None]
+        if below_q.any():
+            late = body < (p - self.delay)[:, None]
+            unsure = np.flatnonzero((below_q & ~late).any(axis=1))
+            for b in unsure.tolist():
+                late[b] = self._exact_late(body[b], int(p[b]))
+            late = late.reshape(-1)
+        else:
+            late = np.zeros(nb * _BLOCK, dtype=bool)
+        self.max_ts = max(self.max_ts, int(q[-1]))
+        if nb * _BLOCK == n:
+            return late
+        return np.concatenate([late, self._split_exact(ts[nb * _BLOCK:])])
+
+    def _split_exact(self, ts: np.ndarray) -> np.ndarray:
+        late = self._exact_late(ts, self.max_ts)
+        self.max_ts = max(self.max_ts, int(ts.max()))
+        return late
+
+    def _exact_late(self, ts: np.ndarray, before: int) -> np.ndarray:
+        """Late mask of rows that all have a time, the maximum before them being `before` (not
+        NO_WATERMARK), with the running maximum over every row."""
+        running = np.maximum.accumulate(ts)
+        np.maximum(running, before, out=running)
+        late = np.empty(len(ts), dtype=bool)
+        late[0] = ts[0] < before - self.delay
+        running[:-1] -= self.delay  # W_{i-1} for row i
+        np.less(ts[1:], running[:-1], out=late[1:])
+        return late
+
+
+_BLOCK = 512  # rows per block in LatenessTracker._split_valid

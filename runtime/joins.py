@@ -23,6 +23,7 @@ and the condition are evaluated over output names.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -187,12 +188,12 @@ def _as_table(rows: pa.RecordBatch | pa.Table) -> pa.Table:
     return pa.Table.from_batches([rows]) if isinstance(rows, pa.RecordBatch) else rows
 
 
-def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch | RowsView, left_keys: Sequence[pa.Array],
-              right: pa.Table | pa.RecordBatch | RowsView, right_keys: Sequence[pa.Array]
-              ) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch | RowsView,
+              left_keys: Sequence[pa.Array] | None, right: pa.Table | pa.RecordBatch | RowsView,
+              right_keys: Sequence[pa.Array] | None) -> tuple[pa.Table, np.ndarray, np.ndarray]:
     """The joined rows (left columns, then right) that satisfy the condition, with their left and
-    right row indices."""
-    li, ri = match_pairs(left_keys, right_keys, left.num_rows, right.num_rows)
+    right row indices. A side that is a RowsView may pass None for its keys: the view's own."""
+    li, ri = _view_pairs(left, left_keys, right, right_keys)
     schema = pa.schema(spec.output_fields)
     if len(li) == 0:
         return schema.empty_table(), li, ri
@@ -208,6 +209,34 @@ def join_rows(name: str, spec: JoinSpec, left: pa.Table | pa.RecordBatch | RowsV
             joined = joined.filter(pa.array(keep))
             li, ri = li[keep], ri[keep]
     return joined, li, ri
+
+
+def _view_pairs(left, left_keys: Sequence[pa.Array] | None, right,
+                right_keys: Sequence[pa.Array] | None) -> tuple[np.ndarray, np.ndarray]:
+    """match_pairs where a side may be a RowsView. When the other side has a handful of rows and one
+    key (q7: a window's maximum against the bids kept in reach), the view is probed piece by piece,
+    so the kept keys are never concatenated; otherwise over the view's concatenated keys."""
+    for view_left in (True, False):
+        view, other, other_keys = (left, right, right_keys) if view_left else (right, left, left_keys)
+        if (isinstance(view, RowsView) and len(view.pieces) > 1 and other_keys is not None
+                and len(other_keys) == 1 and other.num_rows <= _FEW):
+            lis, ris = [], []
+            for piece, offset in zip(view.pieces, view.offsets[:-1].tolist(), strict=True):
+                n = piece.rows.num_rows
+                if view_left:
+                    li, ri = match_pairs(piece.keys, other_keys, n, other.num_rows)
+                    li = li + offset
+                else:
+                    li, ri = match_pairs(other_keys, piece.keys, other.num_rows, n)
+                    ri = ri + offset
+                lis.append(li)
+                ris.append(ri)
+            li, ri = np.concatenate(lis), np.concatenate(ris)
+            order = np.lexsort((ri, li))  # match_pairs' order
+            return li[order], ri[order]
+    lk = left.keys if left_keys is None else left_keys
+    rk = right.keys if right_keys is None else right_keys
+    return match_pairs(lk, rk, left.num_rows, right.num_rows)
 
 
 def _take(rows: pa.Table | pa.RecordBatch | RowsView, idx: np.ndarray) -> pa.Table:
@@ -285,18 +314,27 @@ class RowsView:
 
     def __init__(self, schema: pa.Schema, n_keys: int, pieces: list[_Piece]):
         self.schema = schema
+        self.n_keys = n_keys
         self.pieces = pieces
         self.offsets = np.cumsum([0] + [p.rows.num_rows for p in pieces]).astype(np.int64)
         self.num_rows = int(self.offsets[-1])
-        if len(pieces) == 1:
-            self.keys = list(pieces[0].keys)
-            self.weights = pieces[0].weights
-        elif pieces:
-            self.keys = [pa.concat_arrays([p.keys[i] for p in pieces]) for i in range(n_keys)]
-            self.weights = np.concatenate([p.weights for p in pieces])
-        else:
-            self.keys = [pa.nulls(0)] * n_keys
-            self.weights = np.zeros(0, np.int64)
+
+    @functools.cached_property
+    def keys(self) -> list[pa.Array]:
+        """The join keys of every viewed row (concatenated once, when first asked for)."""
+        if len(self.pieces) == 1:
+            return list(self.pieces[0].keys)
+        if self.pieces:
+            return [pa.concat_arrays([p.keys[i] for p in self.pieces]) for i in range(self.n_keys)]
+        return [pa.nulls(0)] * self.n_keys
+
+    @functools.cached_property
+    def weights(self) -> np.ndarray:
+        if len(self.pieces) == 1:
+            return self.pieces[0].weights
+        if self.pieces:
+            return np.concatenate([p.weights for p in self.pieces])
+        return np.zeros(0, np.int64)
 
     def take(self, idx: np.ndarray) -> pa.Table:
         """The rows at view indices idx, in that order."""
@@ -504,10 +542,10 @@ class IntervalJoinOp(_JoinBase):
         keys = self.spec.keys(self.name, port, rows)
         other = self.kept[1 - port].view(*self._reach(port, ts[valid]))
         if port == LEFT:
-            joined, li, ri = join_rows(self.name, self.spec, rows, keys, other, other.keys)
+            joined, li, ri = join_rows(self.name, self.spec, rows, keys, other, None)
             matched = np.bincount(li, minlength=rows.num_rows).astype(np.int64)
         else:
-            joined, li, ri = join_rows(self.name, self.spec, other, other.keys, rows, keys)
+            joined, li, ri = join_rows(self.name, self.spec, other, None, rows, keys)
             if self.spec.kind == "left" and len(li):
                 other.add_counts(li, np.ones(len(li), np.int64))
             matched = None

@@ -37,6 +37,10 @@ class WindowDef:
         """Start of the slide-sized pane holding ts: the latest window start <= ts."""
         return ts - np.mod(ts - self.offset, self.slide)
 
+    def pane_of(self, t: int) -> int:
+        """pane_start of one time (Python's % is a floor modulo too)."""
+        return t - (t - self.offset) % self.slide
+
     def assign(self, ts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(row index, window start) for every window of every row; a row's windows in increasing start."""
         last = self.pane_start(ts)

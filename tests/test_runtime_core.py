@@ -54,6 +54,31 @@ def test_lateness_is_batch_independent_on_random_data():
     assert 0 < sum(one) < 2000
 
 
+def _late_row_by_row(ts, delay):
+    """SEMANTICS.md section 1 spelled out, one row at a time (rows all have a time)."""
+    out, max_ts = [], None
+    for t in ts:
+        out.append(max_ts is not None and t < max_ts - delay)
+        max_ts = t if max_ts is None else max(max_ts, t)
+    return out
+
+
+@pytest.mark.parametrize("disorder", [0, 300, 5_000, 200_000])
+def test_lateness_of_long_batches_matches_the_row_by_row_rule(disorder):
+    """Batches long enough for the blocked split (blocks whose bounds decide every row, and blocks
+    that need the exact running maximum), cut anywhere."""
+    rng = np.random.default_rng(disorder)
+    n = 6000
+    ts = (np.arange(n) * 100 + rng.integers(-disorder, disorder + 1, n)).tolist()
+    for i in rng.choice(n, 20, replace=False).tolist():  # a few rows far behind
+        ts[i] -= 1_000_000
+    want = _late_row_by_row(ts, 2_000)
+    assert sum(want) > 0
+    assert late_mask(ts, 2_000) == want
+    assert late_mask(ts, 2_000, [1, 513, 1024, 1025, 4000]) == want
+    assert late_mask(ts, 2_000, list(range(1500, n, 1500))) == want
+
+
 def test_tumble_assignment_with_negative_times_and_offset():
     w = WindowDef.tumble(10, offset=3)
     ts = np.array([-11, -8, -7, -1, 0, 2, 3, 12, 13], dtype=np.int64)
@@ -128,7 +153,7 @@ def run_plan(ts, vals, op_factory, batch_size, delay=5 * S):
     """A one-source plan over (ts seconds, value) rows through one operator; returns the sink table."""
     schema = pa.schema([("ts", pa.timestamp("us")), ("k", pa.int64()), ("v", pa.int64())])
     data = pa.table({"ts": pa.array([None if t is None else int(t * S) for t in ts], pa.timestamp("us")),
-                     "k": pa.array([v % 3 for v in vals], pa.int64()), "v": pa.array(vals, pa.int64())},
+                     "k": pa.array([None if v is None else v % 3 for v in vals], pa.int64()), "v": pa.array(vals, pa.int64())},
                     schema=schema)
     src = SourceNode("src", schema, lambda bs: rebatch(data.to_batches(), bs, schema), "ts", delay)
     op = op_factory(schema)
@@ -223,6 +248,24 @@ def test_hop_aggregate_matches_assign_then_group():
     assigned, _ = run_plan(TS, VALS, lambda s: WindowAssignOp("w", s, "ts", w, pa.timestamp("us")), 7)
     want = group_aggregate(assigned, ["k", "window_start", "window_end"], aggs)
     assert rows_of(final) == rows_of(want.select(final.column_names))
+
+
+@pytest.mark.parametrize("window", [WindowDef.tumble(S // 2), WindowDef.hop(2 * S, S // 2, offset=S // 4)])
+@pytest.mark.parametrize("batch_size", [1, 7, 10000])
+def test_keyless_window_partials_match_assign_then_group(window, batch_size):
+    """A keyless final aggregate of counts and min/max reduces each batch to pane partials on arrival
+    (a batch spanning one pane, a few, or many when the panes are small): it must give what assigning
+    the windows and grouping gives, nulls included."""
+    aggs = [AggSpec("n", "count", None, pa.int64()), AggSpec("nv", "count", "v", pa.int64()),
+            AggSpec("lo", "min", "v", pa.int64()), AggSpec("hi", "max", "v", pa.int64()),
+            AggSpec("last", "max", "ts", pa.timestamp("us"))]
+    vals = [None if i % 5 == 0 else v for i, v in enumerate(VALS)]
+    final, _ = run_plan(TS, vals, lambda s: WindowAggregateOp("a", s, [], aggs, "ts", window, pa.timestamp("us")),
+                        batch_size)
+    assigned, _ = run_plan(TS, vals, lambda s: WindowAssignOp("w", s, "ts", window, pa.timestamp("us")), batch_size)
+    want = group_aggregate(assigned, ["window_start", "window_end"], aggs)
+    assert rows_of(final) == rows_of(want.select(final.column_names))
+    assert len(rows_of(final)) > 100
 
 
 def test_global_aggregate_changes_and_empty_input():
