@@ -175,7 +175,8 @@ def test_window_over_a_computed_input_uses_a_cte() -> None:
         inner = ir.Aggregate(scan, ("auction", "ts"), (ir.AggCall("n", "count", None, T.BIGINT),))
         return ir.Aggregate(inner, ("auction",), (ir.AggCall("m", "max", ir.ColumnRef("n", T.BIGINT), T.BIGINT),),
                             ir.WindowSpec("hop", "ts", size=10_000_000, slide=5_000_000))
-    stmts = compile_risingwave(_program(plan2, ir.Connector("kafka", (("brokers", "b"), ("topic", "t")))))
+    # windows over a global aggregate's output have no watermark: a changelog, not `emit final`
+    stmts = compile_risingwave(_program(plan2, ir.Connector("kafka", (("brokers", "b"), ("topic", "t"))), "changes"))
     text = to_sql(stmts[1])
     assert "WITH v_w1 AS (" in text and "FROM HOP(v_w1, ts, INTERVAL '5 SECOND', INTERVAL '10 SECOND')" in text
     for s in stmts:
@@ -283,3 +284,22 @@ def test_dialect_round_trips(sql: str) -> None:
     assert not isinstance(ast, exp.Command)
     assert_reparses(ast)
     assert "SYSTEM_TIME" in to_sql(ast) or "SYSTEM_TIME" not in sql
+
+
+def test_emit_final_of_windows_without_a_watermark_is_refused() -> None:
+    """A source without `event_time` has no watermark on RisingWave, so EMIT ON WINDOW CLOSE would
+    never emit; flowc's runtimes close such windows at end of input, which a stream never reaches."""
+    from flowc.dsl.lower import lower
+    from flowc.dsl.parser import parse
+    program = lower(parse("source u (k bigint, ts timestamp) from csv('u.csv')\n"
+                          "view per_window = u | window tumble(ts, 10s) | aggregate n = count() by k | emit final\n"
+                          "sink per_window into jsonl('out.jsonl')\n", "p.flow"))
+    with pytest.raises(UnsupportedFeature) as info:
+        compile_risingwave(program)
+    text = str(info.value)
+    assert "p.flow:2:6" in text and "emit final of windows without a watermark (view 'per_window')" in text
+    assert "declare `event_time` on the source, or use `emit changes`" in text
+    changes = lower(parse("source u (k bigint, ts timestamp) from csv('u.csv')\n"
+                          "view per_window = u | window tumble(ts, 10s) | aggregate n = count() by k | emit changes\n"
+                          "sink per_window into kafka(brokers = 'b:9092', topic = 't')\n", "p.flow"))
+    assert "EMIT ON WINDOW CLOSE" not in to_sql(compile_risingwave(changes)[1])

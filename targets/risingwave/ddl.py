@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, Severity, UnsupportedFeature
+from flowc.compiler.properties import watermark_columns
 from sqlglot import exp
 
 from . import expressions as X
-from .changelog import is_eowc, view_changelog
+from .changelog import is_eowc, program_maps, view_changelog
 from .connectors import TARGET, ConnectorSQL, sink_connector, source_connector
 from .dialect import (
     AppendOnlyProperty,  # noqa: F401  (re-exported for users building DDL by hand)
@@ -94,6 +95,13 @@ def _view(program: ir.Program, view: ir.View, warnings: list[Diagnostic]) -> exp
                 f"emit final of view '{view.name}' without window_start or window_end in its output",
                 TARGET, view.span, "RisingWave's EMIT ON WINDOW CLOSE needs a watermark column in the "
                 "output: keep window_start or window_end")
+        sources, views = program_maps(program)
+        if not {"window_start", "window_end"} & watermark_columns(view.plan, sources, views):
+            raise UnsupportedFeature(
+                f"emit final of windows without a watermark (view '{view.name}')", TARGET, view.span,
+                "RisingWave closes a window when the watermark passes its end, and a source without "
+                "`event_time` has none (flowc's own runtimes close such windows at end of input, which a "
+                "stream never reaches): declare `event_time` on the source, or use `emit changes`")
         query = EmitOnWindowClose(this=query)
     return exp.Create(kind="VIEW", this=X.table(view.name), expression=query,
                       properties=exp.Properties(expressions=[exp.MaterializedProperty()]))

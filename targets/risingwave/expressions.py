@@ -93,6 +93,8 @@ def interval(micros: int) -> exp.Expression:
     for unit, size in _UNITS:
         if micros % size == 0 and micros >= size:
             return exp.Interval(this=exp.Literal.string(str(micros // size)), unit=exp.var(unit))
+    if micros == 0:  # `watermark 0s`; the parser flags a fraction only where the text has a point
+        return exp.Interval(this=exp.Literal.string("0"), unit=exp.var("SECOND"))
     text = str(decimal.Decimal(micros) / decimal.Decimal(1_000_000))
     return exp.Interval(this=exp.Literal.string(text), unit=exp.var("SECOND"), fraction_in_string=True)
 
