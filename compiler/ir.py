@@ -417,6 +417,14 @@ def walk(r: Rel):
     yield r
 
 
+def scan_names(r: Rel) -> tuple[str, ...]:
+    """The sources, tables and views a plan reads, each once, in the order it first reads them.
+
+    A scanned view counts as itself; its plan is not followed: what callers need is what this plan
+    depends on directly (deployment order, a view's dependencies, naming a join's sides)."""
+    return tuple(dict.fromkeys(n.name for n in walk(r) if isinstance(n, Scan)))
+
+
 # ---------------------------------------------------------------- declarations
 
 

@@ -2,6 +2,7 @@
 whether a relation is append-only, and whether a view can be emitted `final`.
 
 `views` maps view names to their lowered View, so a Scan of a view sees the upstream facts.
+Given a whole Program, `program_maps` builds `sources` and `views` (`join_kind_in` for a join).
 """
 
 from __future__ import annotations
@@ -126,6 +127,16 @@ def conjuncts(e: ir.Expr) -> list[ir.Expr]:
     if isinstance(e, ir.Call) and e.fn == "and":
         return conjuncts(e.args[0]) + conjuncts(e.args[1])
     return [e]
+
+
+def program_maps(program: ir.Program) -> tuple[dict[str, ir.Source], dict[str, ir.View]]:
+    """A program's sources and views by name: the `sources` and `views` the functions here take."""
+    return {s.name: s for s in program.sources}, {v.name: v for v in program.views}
+
+
+def join_kind_in(program: ir.Program, rel: ir.Join) -> str:
+    """`join_kind` of a join in one of `program`'s views."""
+    return join_kind(rel, *program_maps(program))
 
 
 def join_kind(rel: ir.Join, sources: Mapping[str, ir.Source], views: Mapping[str, ir.View]) -> str:

@@ -18,9 +18,10 @@ from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
 from flowc.targets.sql.connectors import read_file, write_file
+from flowc.targets.sql.relations import output_schema
 
 from .dialect import parse, quote_ident, render
-from .sqlgen import ARRIVAL, OP, DataFusionPlan, compile_datafusion
+from .sqlgen import ARRIVAL, DataFusionPlan, compile_datafusion
 from .types import arrow_schema
 
 TARGET = "datafusion"
@@ -105,13 +106,6 @@ def execute(program: ir.Program, inputs: Mapping[str, pa.Table], tables: Mapping
             continue
         out.outputs[v.name] = conform(_collect(ctx, vp.output_sql, f"view '{v.name}'"), output_schema(v))
     return out
-
-
-def output_schema(v: ir.View) -> pa.Schema:
-    schema = arrow_schema(v.schema)
-    if v.emit == "changes":
-        schema = schema.insert(0, pa.field(OP, pa.string()))
-    return schema
 
 
 def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:

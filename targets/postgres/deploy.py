@@ -155,9 +155,7 @@ def _risingwave_objects(program: ir.Program) -> tuple[list[DeployObject], list[s
     from sqlglot import exp
 
     stmts, warnings = compile_risingwave_with_warnings(program)
-    deps: dict[str, tuple[str, ...]] = {}
-    for v in program.views:
-        deps[v.name] = tuple(dict.fromkeys(n.name for n in ir.walk(v.plan) if isinstance(n, ir.Scan)))
+    deps = {v.name: ir.scan_names(v.plan) for v in program.views}
     objects = []
     sink_views = iter(k.view for k in program.sinks)
     for stmt in stmts:

@@ -16,11 +16,9 @@ Time values are kept as PostgreSQL times; only lateness and sessions compare int
 
 from __future__ import annotations
 
-import datetime as dt
-
 from flowc.compiler import ir
 from flowc.compiler import types as T
-from flowc.targets.sql.expressions import EPOCH, SqlExpressions, lit_int, paren
+from flowc.targets.sql.expressions import SqlExpressions, date_text, lit_int, paren, timestamp_text
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
 
@@ -35,11 +33,6 @@ def interval(micros: int) -> exp.Expression:
     """An exact interval of `micros` microseconds (whole seconds written as seconds, for reading)."""
     text = f"{micros // 1_000_000} seconds" if micros % 1_000_000 == 0 else f"{micros} microseconds"
     return typed_string(text, T.INTERVAL)
-
-
-def timestamp_text(micros: int, tz: bool) -> str:
-    text = (EPOCH + dt.timedelta(microseconds=micros)).isoformat(sep=" ")
-    return text + "+00:00" if tz else text
 
 
 def epoch(t: T.Type) -> exp.Expression:
@@ -84,7 +77,7 @@ class PostgresExpressions(SqlExpressions):
         return typed_string(timestamp_text(micros, t == T.TIMESTAMPTZ), t)
 
     def date_literal(self, days):
-        return typed_string((EPOCH.date() + dt.timedelta(days=days)).isoformat(), T.DATE)
+        return typed_string(date_text(days), T.DATE)
 
     def bytes_literal(self, value):
         return typed_string("\\x" + value.hex(), T.BYTES)

@@ -22,11 +22,12 @@ from flowc.runtime.postgres_io import copy_text
 from flowc.targets.arrow_types import arrow_schema
 from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
 from flowc.targets.sql.connectors import read_file, write_file
+from flowc.targets.sql.relations import output_schema
 
 from .connect import Secrets, connect, first_line, resolve_dsn
 from .dialect import quote_ident, render
 from .expressions import time_micros
-from .sqlgen import ARRIVAL, OP, PostgresPlan, compile_postgres
+from .sqlgen import ARRIVAL, PostgresPlan, compile_postgres
 from .types import TARGET
 
 DSN_ENV = "FLOWC_PG_DSN"
@@ -100,10 +101,7 @@ def _execute(conn, program: ir.Program, plan: PostgresPlan, inputs: dict[str, pa
     for v in program.views:
         if wanted is not None and v.name not in wanted:
             continue
-        schema_out = arrow_schema(v.schema)
-        if v.emit == "changes":
-            schema_out = schema_out.insert(0, pa.field(OP, pa.string()))
-        outputs[v.name] = copy_out(cur, plan.outputs[v.name], schema_out, f"view '{v.name}'", secrets)
+        outputs[v.name] = copy_out(cur, plan.outputs[v.name], output_schema(v), f"view '{v.name}'", secrets)
     return outputs, late
 
 

@@ -172,19 +172,11 @@ def _create_view(name: str, q: exp.Expression) -> exp.Create:
     return exp.Create(kind="VIEW", this=table(name), expression=q)
 
 
-def _scanned(r: ir.Rel) -> tuple[str, ...]:
-    names: list[str] = []
-    for node in ir.walk(r):
-        if isinstance(node, ir.Scan) and node.name not in names:
-            names.append(node.name)
-    return tuple(names)
-
-
 def _view_object(program: ir.Program, v: ir.View) -> PgObject:
     q, _ = RelCompiler(program).compile(v.plan)
     names = [f.name for f in v.schema]
     body = exp.select(*(col(n) for n in names)).from_(q.subquery("__out"))
-    return PgObject(v.name, "view", "view", _create_view(v.name, body), _scanned(v.plan), f"emit {v.emit}")
+    return PgObject(v.name, "view", "view", _create_view(v.name, body), ir.scan_names(v.plan), f"emit {v.emit}")
 
 
 __all__ = ["compile_postgres", "postgres_sql", "PostgresPlan", "PgObject", "RelCompiler", "raw_table_name",

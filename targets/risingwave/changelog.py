@@ -6,17 +6,7 @@ run under EMIT ON WINDOW CLOSE. Sinks need the first (FORMAT PLAIN vs DEBEZIUM, 
 from __future__ import annotations
 
 from flowc.compiler import ir
-from flowc.compiler.properties import join_kind
-
-
-def program_maps(program: ir.Program) -> tuple[dict[str, ir.Source], dict[str, ir.View]]:
-    return {s.name: s for s in program.sources}, {v.name: v for v in program.views}
-
-
-def kind_of_join(program: ir.Program, r: ir.Join) -> str:
-    """interval | window | lookup | regular (flowc.compiler.properties.join_kind)."""
-    sources, views = program_maps(program)
-    return join_kind(r, sources, views)
+from flowc.compiler.properties import join_kind_in
 
 
 def has_windowed_aggregate(r: ir.Rel) -> bool:
@@ -24,7 +14,7 @@ def has_windowed_aggregate(r: ir.Rel) -> bool:
 
 
 def has_window_join(program: ir.Program, r: ir.Rel) -> bool:
-    return any(isinstance(n, ir.Join) and kind_of_join(program, n) == "window" for n in ir.walk(r))
+    return any(isinstance(n, ir.Join) and join_kind_in(program, n) == "window" for n in ir.walk(r))
 
 
 def is_eowc(program: ir.Program, view: ir.View) -> bool:
@@ -58,7 +48,7 @@ def changelog(program: ir.Program, r: ir.Rel) -> tuple[bool, tuple[str, ...] | N
         return changelog(program, r.input)[0], r.keys or None
     if isinstance(r, ir.Join):
         left, _ = changelog(program, r.input)
-        if kind_of_join(program, r) == "lookup":
+        if join_kind_in(program, r) == "lookup":
             # a process-time temporal join never re-emits for table changes (reference §1.7)
             return left, None
         right, _ = changelog(program, r.right)

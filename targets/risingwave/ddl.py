@@ -14,11 +14,11 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, Severity, UnsupportedFeature
-from flowc.compiler.properties import watermark_columns
+from flowc.compiler.properties import program_maps, watermark_columns
 from sqlglot import exp
 
 from . import expressions as X
-from .changelog import is_eowc, program_maps, view_changelog
+from .changelog import is_eowc, view_changelog
 from .connectors import TARGET, ConnectorSQL, sink_connector, source_connector
 from .dialect import (
     AppendOnlyProperty,  # noqa: F401  (re-exported for users building DDL by hand)

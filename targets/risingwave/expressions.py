@@ -8,7 +8,6 @@ built by hand, so `_operand` adds them where SQL precedence would otherwise regr
 
 from __future__ import annotations
 
-import datetime as dt
 import decimal
 import functools
 import math
@@ -18,6 +17,7 @@ from collections.abc import Callable, Mapping
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.targets.sql.expressions import date_text, timestamp_text
 from sqlglot import exp
 
 from .dialect import parse_statement
@@ -118,11 +118,9 @@ def literal(lit: ir.Literal) -> exp.Expression:
     if t == T.INTERVAL:
         return interval(int(v))
     if t in (T.TIMESTAMP, T.TIMESTAMPTZ):
-        when = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(v))
-        text = when.isoformat(sep=" ") + ("+00:00" if t == T.TIMESTAMPTZ else "")
-        return _typed_string(text, t)
+        return _typed_string(timestamp_text(int(v), t == T.TIMESTAMPTZ), t)
     if t == T.DATE:
-        return _typed_string((dt.date(1970, 1, 1) + dt.timedelta(days=int(v))).isoformat(), t)
+        return _typed_string(date_text(int(v)), t)
     if t == T.DOUBLE:
         f = float(v)
         if math.isnan(f) or math.isinf(f):

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field, replace
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.properties import conjuncts, watermark_columns
+from flowc.compiler.properties import conjuncts, join_kind_in, program_maps, watermark_columns
 from flowc.compiler.span import Span
 from sqlglot import exp
 
 from . import expressions as X
-from .changelog import changelog, has_windowed_aggregate, kind_of_join, program_maps
+from .changelog import changelog, has_windowed_aggregate
 from .dialect import SessionGap
 
 __all__ = ["Frame", "RelCompiler", "compile_query", "has_windowed_aggregate"]
@@ -242,7 +242,7 @@ class RelCompiler:
         # arrival order; otherwise it keeps some row (a group top-1 without an order).
         append, _ = changelog(self.program, r.input)
         mixed = [n for n in ir.walk(r.input) if isinstance(n, ir.UnionAll)
-                 or (isinstance(n, ir.Join) and kind_of_join(self.program, n) != "lookup")]
+                 or (isinstance(n, ir.Join) and join_kind_in(self.program, n) != "lookup")]
         if not append or mixed:
             why = "its input is a changelog" if not append else \
                 f"its input interleaves two streams ({'a union' if isinstance(mixed[0], ir.UnionAll) else 'a join'})"
@@ -299,7 +299,7 @@ class RelCompiler:
         return sub, Frame(from_=sub, cols=[(n, X.col(n, name)) for n, _ in f.cols])
 
     def _join(self, r: ir.Join) -> Frame:
-        kind = kind_of_join(self.program, r)
+        kind = join_kind_in(self.program, r)
         {"lookup": self._check_lookup, "interval": self._check_interval, "window": self._check_window,
          "regular": self._check_regular}[kind](r)
         left, right = self.compile(r.input), self.compile(r.right)
@@ -415,7 +415,7 @@ TIME_TYPES = (T.TIMESTAMP, T.TIMESTAMPTZ, T.DATE)
 
 
 def _label(r: ir.Rel) -> str:
-    names = sorted({n.name for n in ir.walk(r) if isinstance(n, ir.Scan)})
+    names = sorted(ir.scan_names(r))
     return "'" + "', '".join(names) + "'" if names else "a pipeline"
 
 

@@ -23,6 +23,18 @@ from sqlglot import exp
 EPOCH = dt.datetime(1970, 1, 1)
 
 
+def timestamp_text(micros: int, tz: bool) -> str:
+    """The time point `micros` after the epoch as ISO text (`1970-01-01 00:00:01.500000`), with
+    `+00:00` for a timestamptz: what a typed string literal of the time spells (PostgreSQL, RisingWave)."""
+    text = (EPOCH + dt.timedelta(microseconds=micros)).isoformat(sep=" ")
+    return text + "+00:00" if tz else text
+
+
+def date_text(days: int) -> str:
+    """The date `days` after 1970-01-01 as ISO text (`1970-01-02`)."""
+    return (EPOCH.date() + dt.timedelta(days=days)).isoformat()
+
+
 def col(name: str, table: str | None = None) -> exp.Column:
     return exp.column(name, table=table)
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import itertools
 
+import pyarrow as pa
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.properties import join_kind
+from flowc.compiler.properties import join_kind_in
+from flowc.targets.arrow_types import arrow_schema
 from sqlglot import exp
 
 from .dialect import table
@@ -50,6 +52,14 @@ def output_query(v: ir.View) -> exp.Select:
         # A batch run knows only the end state: the changelog that consolidates to it is all '+'.
         cols = [exp.alias_(exp.Literal.string("+"), OP), *cols]
     return exp.select(*cols).from_(table(v.name))
+
+
+def output_schema(v: ir.View) -> pa.Schema:
+    """The Arrow schema of the rows `output_query(v)` gives a sink: `_op` first for `emit changes`."""
+    schema = arrow_schema(v.schema)
+    if v.emit == "changes":
+        schema = schema.insert(0, pa.field(OP, pa.string()))
+    return schema
 
 
 class RelationCompiler:
@@ -284,8 +294,7 @@ class RelationCompiler:
             return self._hop_arrival(r, q) if r.window.kind == "hop" else q
         if isinstance(r, ir.Distinct):
             return self._Distinct(r, keep_arrival=True)[0]
-        if isinstance(r, ir.Join) and join_kind(r, {s.name: s for s in self.program.sources},
-                                                {v.name: v for v in self.program.views}) == "lookup":
+        if isinstance(r, ir.Join) and join_kind_in(self.program, r) == "lookup":
             # a lookup join's rows come in the order of the stream rows that produced them
             return self.join(r, (self._arrival_sub(r.input, user), True), keep_arrival=True)[0]
         raise NoArrivalOrder({ir.UnionAll: "a union", ir.Join: "a join of two streams", ir.Aggregate: "an aggregate",
