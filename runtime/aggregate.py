@@ -487,6 +487,10 @@ class GlobalAggregateOp(Operator):
         self.needed = list(dict.fromkeys(keys + [a.arg for a in aggs if a.arg is not None]))
         self._emitted_any = False
 
+    def state_rows(self) -> int:
+        """The groups seen so far (one partial aggregate each)."""
+        return len(self.state.index)
+
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
         changes = self.state.update(batch.select(self.needed))
         if self.mode == "changes" and changes.num_rows:
@@ -555,6 +559,14 @@ class WindowAggregateOp(Operator):
                         and all(_keyless_reducible(a, input_schema) for a in aggs) else None)
         if self.keyless is not None:
             self.pre = None
+
+    def state_rows(self) -> int:
+        """final: the rows buffered in open panes (partial rows once a pane is sealed, one per pane
+        when keyless) and the null-time rows; changes: the groups of every open window."""
+        if self.mode == "final":
+            return (sum(b.num_rows for part in self.panes.values() for b in part)
+                    + sum(b.num_rows for b in self.null_rows))
+        return sum(len(st.index) for st in self.states.values())
 
     # -- input
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:

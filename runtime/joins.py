@@ -482,10 +482,6 @@ class _JoinBase(Operator):
         self.spec = spec
         self.changelog_output = changelog
 
-    def state_rows(self) -> int:
-        """Rows this operator keeps right now (both sides)."""
-        raise NotImplementedError
-
     def _emit_table(self, table: pa.Table, weight: np.ndarray | int = 1) -> None:
         if table.num_rows == 0:
             return

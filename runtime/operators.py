@@ -52,6 +52,7 @@ class Operator:
     - `input_advanced(port, ts)`: that port's watermark moved to ts (called before `advance`, even
       when the min did not move: a join purges one side's state on the *other* side's watermark).
     - `advance(watermark)`: the operator's (min) watermark moved forward; close windows here.
+    - `state_rows()`: how many rows a stateful operator keeps now (0 for stateless ones).
     `input_watermark(port)` reads a port's current watermark.
     """
 
@@ -96,6 +97,18 @@ class Operator:
 
     def advance(self, watermark: int) -> None:
         """Hook: the watermark moved forward (stateful operators close windows here)."""
+
+    # -- state
+    def state_rows(self) -> int:
+        """Rows (or groups, for running aggregates) the operator keeps right now. An operator that keeps
+        state between batches overrides this; the others keep none."""
+        return 0
+
+    @property
+    def keeps_state(self) -> bool:
+        """Whether the operator keeps state between batches: such operators answer `state_rows`
+        themselves (the state probe reports them even while they hold nothing)."""
+        return type(self).state_rows is not Operator.state_rows
 
     # -- pushed out
     def emit(self, batch: pa.RecordBatch) -> None:

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog
+from .state import KeyIndex
 
 _ORDER, _GROUP, _SEQ = "__order", "__group", "__seq"
 
@@ -47,22 +48,12 @@ def group_rows(columns: list[pa.Array], n: int) -> tuple[np.ndarray, np.ndarray]
     return rank[inverse.reshape(-1)].astype(np.int64), first[order].astype(np.int64)
 
 
-def key_tuples(columns: list[pa.Array], rows: np.ndarray) -> list[tuple]:
-    """The keys of the given rows as Python tuples (one per group, not per row). Temporal values as
-    their integer storage, so no datetime objects are made."""
-    lists = []
-    for c in columns:
-        if isinstance(c, pa.ChunkedArray):
-            c = c.combine_chunks()
-        if pa.types.is_dictionary(c.type):
-            c = c.dictionary_decode()
-        part = c.take(pa.array(rows, pa.int64()))
-        if pa.types.is_timestamp(part.type) or pa.types.is_date64(part.type) or pa.types.is_duration(part.type):
-            part = part.view(pa.int64())
-        elif pa.types.is_date32(part.type):
-            part = part.view(pa.int32())
-        lists.append(part.to_pylist())
-    return list(zip(*lists, strict=True)) if lists else [() for _ in rows]
+def first_rows(columns: list[pa.Array], first: np.ndarray) -> list[pa.Array]:
+    """The given rows of each column (the first row of each group: one key per group, not per row),
+    dictionaries decoded (to_pylist of a dictionary array is several times slower)."""
+    idx = pa.array(first, pa.int64())
+    taken = [c.take(idx) for c in columns]
+    return [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in taken]
 
 
 def dedupe_last(table: pa.Table, keys: list[str]) -> pa.Table:
@@ -89,7 +80,7 @@ class DistinctOp(Operator):
         _require_append_only(name, schema, "distinct")
         super().__init__(name, schema)
         self.keys = keys
-        self.seen: set[tuple] = set()
+        self.seen = KeyIndex([schema.field(k).type for k in keys])
 
     def state_rows(self) -> int:
         return len(self.seen)
@@ -97,14 +88,10 @@ class DistinctOp(Operator):
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
         cols = [batch.column(k) for k in self.keys]
         _, first = group_rows(cols, batch.num_rows)
-        fresh = []
-        for row, key in zip(first.tolist(), key_tuples(cols, first), strict=True):
-            if key not in self.seen:
-                self.seen.add(key)
-                fresh.append(row)
-        if fresh:
-            idx = np.asarray(fresh, np.int64)  # in arrival order: groups are numbered by first row
-            self.emit(batch if len(idx) == batch.num_rows else batch.take(pa.array(idx)))
+        _, unseen = self.seen.lookup(first_rows(cols, first), len(first))
+        fresh = first[unseen]  # in arrival order: groups are numbered by first row
+        if len(fresh):
+            self.emit(batch if len(fresh) == batch.num_rows else batch.take(pa.array(fresh)))
 
 
 class TopNOp(Operator):
@@ -124,7 +111,7 @@ class TopNOp(Operator):
         self.order_type = order_type
         self.descending = descending
         self.per = per
-        self.groups: dict[tuple, int] = {}
+        self.groups = KeyIndex([input_schema.field(k).type for k in per])  # group key -> the id in _GROUP
         self._kept_schema = pa.schema(list(input_schema) + [pa.field(_ORDER, order_type), pa.field(_GROUP, pa.int64()),
                                                             pa.field(_SEQ, pa.int64())])
         self.kept = self._kept_schema.empty_table()  # the current top rows of every group
@@ -145,12 +132,7 @@ class TopNOp(Operator):
     def _group_ids(self, batch: pa.RecordBatch) -> np.ndarray:
         cols = [batch.column(k) for k in self.per]
         local, first = group_rows(cols, batch.num_rows)
-        ids = np.empty(len(first), np.int64)
-        for i, key in enumerate(key_tuples(cols, first)):
-            g = self.groups.get(key)
-            if g is None:
-                g = self.groups[key] = len(self.groups)
-            ids[i] = g
+        ids, _ = self.groups.lookup(first_rows(cols, first), len(first))
         return ids[local]
 
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:

@@ -85,6 +85,10 @@ class SessionAggregateOp(Operator):
         self._next_close = END_OF_INPUT  # no open session ends before this
         self._current = self._result_schema.empty_table()  # changes mode: open sessions as last emitted
 
+    def state_rows(self) -> int:
+        """The rows of the sessions still open."""
+        return sum(b.num_rows for b in self._rows)
+
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
         ts, valid = micros(batch.column(self.time_col))
         rows = batch.select(self.needed)

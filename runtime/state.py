@@ -81,15 +81,16 @@ class KeyIndex:
     def __len__(self) -> int:
         return len(self.keys)
 
-    def lookup(self, columns: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
-        """(slot per row, is_new per row); unseen keys get fresh slots."""
+    def lookup(self, columns: list[pa.Array], n_rows: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """(slot per row, is_new per row); unseen keys get fresh slots. Without key columns every
+        row has the empty key () and `n_rows` says how many rows there are."""
         lists = [c.cast(_key_storage(c.type)).to_pylist() if _key_storage(c.type) != c.type else c.to_pylist()
                  for c in columns]
-        n = len(columns[0]) if columns else 0
+        n = len(columns[0]) if columns else n_rows
         out = np.empty(n, dtype=np.int64)
         new = np.zeros(n, dtype=bool)
         slots, keys = self.slots, self.keys
-        for i, key in enumerate(zip(*lists, strict=True)):
+        for i, key in enumerate(zip(*lists, strict=True) if lists else [()] * n):
             s = slots.get(key)
             if s is None:
                 s = slots[key] = len(keys)
