@@ -87,12 +87,14 @@ def _group_by(table: pa.Table, keys: list[str], specs: list[tuple]) -> tuple[lis
 
 def _pack_keys(table: pa.Table, keys: list[str]):
     """Integer keys without nulls whose value ranges multiply to < 2**62: (packed codes, unpack)."""
+    if table.num_rows == 0:
+        return None
+    cols = [table.column(k) for k in keys]
+    if not all(pa.types.is_integer(c.type) and not c.null_count for c in cols):
+        return None  # decided before any column is read: a string key (q8's name) is common
     mins, spans, values, types = [], [], [], []
     total = 1
-    for k in keys:
-        c = table.column(k)
-        if not pa.types.is_integer(c.type) or c.null_count or table.num_rows == 0:
-            return None
+    for c in cols:
         mm = pc.min_max(c)
         lo, hi = mm["min"].as_py(), mm["max"].as_py()
         span = hi - lo + 1
