@@ -69,6 +69,11 @@ def _key_storage(t: pa.DataType) -> pa.DataType:
     return st[1] if st and (pa.types.is_temporal(t)) else t
 
 
+# NaN is one group, as in SQL engines' GROUP BY and DISTINCT (DataFusion, PostgreSQL): every NaN key
+# becomes this one object, which a dict finds by identity although NaN != NaN
+_NAN = float("nan")
+
+
 class KeyIndex:
     """Group key tuple -> slot. A Python dict touched once per group per batch (not per row): group_by
     reduces a batch to its groups first, and the changed groups are what a changelog emits anyway."""
@@ -86,6 +91,9 @@ class KeyIndex:
         row has the empty key () and `n_rows` says how many rows there are."""
         lists = [c.cast(_key_storage(c.type)).to_pylist() if _key_storage(c.type) != c.type else c.to_pylist()
                  for c in columns]
+        for j, c in enumerate(columns):
+            if pa.types.is_floating(c.type):
+                lists[j] = [_NAN if v != v else v for v in lists[j]]  # v != v: v is NaN
         n = len(columns[0]) if columns else n_rows
         out = np.empty(n, dtype=np.int64)
         new = np.zeros(n, dtype=bool)

@@ -139,3 +139,27 @@ def test_kernels():
     top.on_batch(0, pa.RecordBatch.from_pydict({"k": [1, 1, 2], "v": [None, 3, 4]}))
     # nulls last either way: the row with a value wins
     assert sorted(top.kept.column("v").to_pylist()) == [3, 4]
+
+
+def test_nan_keys_form_one_group_across_batches(tmp_path):
+    """NaN is one key for distinct, top's per and grouping, as in DataFusion and PostgreSQL (a Python
+    dict alone would make every NaN a new key, since NaN != NaN)."""
+    (tmp_path / "s.csv").write_text("x,v\nnan,1\n1.5,2\nnan,3\nNaN,4\n1.5,5\n")
+    prog = program(tmp_path, "source s (x double, v bigint) from csv('s.csv')\n"
+                             "view d = s | distinct x\n"
+                             "view g = s | aggregate n = count() by x\n"
+                             "view t = s | top 1 by v per x\n")
+
+    def spelled(table) -> Counter:
+        out: Counter = Counter()
+        for r in table.to_pylist():
+            weight = -1 if r.pop("_op", "+") == "-" else 1
+            out[tuple("NaN" if v != v else v for v in r.values())] += weight
+        return +out
+
+    want = {"d": {("NaN", 1): 1, (1.5, 2): 1}, "g": {("NaN", 3): 1, (1.5, 2): 1},
+            "t": {("NaN", 4): 1, (1.5, 5): 1}}
+    for view, rows in want.items():
+        assert spelled(datafusion_view(prog, view)) == rows, view
+        for batch_size in (1, 2, 10_000):
+            assert spelled(local_view(prog, view, batch_size)) == rows, (view, batch_size)
