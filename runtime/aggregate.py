@@ -4,6 +4,7 @@ aggregate operators (windowed `final`, windowed or global `changes`).
 Windowed `final` buffers each pane's rows and runs one Arrow group_by when the watermark closes
 windows (datafusion.md section 4, approach E). `changes` keeps per-group partial aggregates in slot
 columns and, after each input batch, retracts and re-inserts every group whose result changed.
+A non-windowed aggregate over a changelog input keeps retractable state instead (changelog_aggregate.py).
 """
 
 from __future__ import annotations
@@ -221,25 +222,59 @@ class _Partial:
             return parts[0].fill_null(0).cast(t)
         if self.spec.fn != "avg":
             return parts[0].cast(t)
-        total, n = parts
-        n = pc.if_else(pc.equal(n.fill_null(0), 0), pa.scalar(None, n.type), n)
-        if pa.types.is_decimal(total.type):
-            # the quotient's precision is the sum's + 20 or more: past decimal128's 38 for a wide sum,
-            # so divide in decimal256 and narrow to the result type
-            if total.type.precision + 20 > 38:
-                quotient = pc.divide(total.cast(pa.decimal256(total.type.precision, total.type.scale)),
-                                     n.cast(pa.decimal256(19, 0)))
-            else:
-                quotient = pc.divide(total, n.cast(pa.decimal128(19, 0)))
-            # rounded half away from zero to the result's scale, as SQL engines and Arrow's mean do
-            return pc.round(quotient, ndigits=t.scale, round_mode="half_towards_infinity").cast(t, safe=False)
-        return pc.divide(total.cast(pa.float64()), n.cast(pa.float64())).cast(t)
+        return avg_final(parts[0], parts[1], t)
 
     def empty_value(self) -> pa.Array:
-        """The value over no rows (a global aggregate of an empty input): 0 for counts, else null."""
-        if self.spec.fn in ("count", "count_distinct"):
-            return pa.array([0], pa.int64()).cast(self.spec.type)
-        return pa.nulls(1, self.spec.type)
+        return empty_value(self.spec)
+
+
+def avg_final(total: pa.Array, n: pa.Array, t: pa.DataType) -> pa.Array:
+    """avg = total / n per row, null where n is 0 or null, as type t."""
+    n = pc.if_else(pc.equal(n.fill_null(0), 0), pa.scalar(None, n.type), n)
+    if pa.types.is_decimal(total.type):
+        # the quotient's precision is the sum's + 20 or more: past decimal128's 38 for a wide sum,
+        # so divide in decimal256 and narrow to the result type
+        if total.type.precision + 20 > 38:
+            quotient = pc.divide(total.cast(pa.decimal256(total.type.precision, total.type.scale)),
+                                 n.cast(pa.decimal256(19, 0)))
+        else:
+            quotient = pc.divide(total, n.cast(pa.decimal128(19, 0)))
+        # rounded half away from zero to the result's scale, as SQL engines and Arrow's mean do
+        return pc.round(quotient, ndigits=t.scale, round_mode="half_towards_infinity").cast(t, safe=False)
+    return pc.divide(total.cast(pa.float64()), n.cast(pa.float64())).cast(t)
+
+
+def empty_value(spec: AggSpec) -> pa.Array:
+    """The value over no rows (a global aggregate of an empty input): 0 for counts, else null."""
+    if spec.fn in ("count", "count_distinct"):
+        return pa.array([0], pa.int64()).cast(spec.type)
+    return pa.nulls(1, spec.type)
+
+
+def differs(olds: list[pa.Array], news: list[pa.Array], n: int) -> np.ndarray:
+    """Per group (n of them): whether some aggregate's value changed (null to null is no change)."""
+    changed = np.zeros(n, dtype=bool)
+    for o, f in zip(olds, news, strict=True):
+        same = pc.fill_null(pc.equal(o, f), False).to_numpy(zero_copy_only=False)
+        both_null = (o.is_null().to_numpy(zero_copy_only=False) & f.is_null().to_numpy(zero_copy_only=False))
+        changed |= ~(same | both_null)
+    return changed
+
+
+def changes_table(schema: pa.Schema, key_cols: list[pa.Array], olds: list[pa.Array], news: list[pa.Array],
+                  retract: np.ndarray, insert: np.ndarray) -> pa.Table:
+    """A changelog over a batch's groups: the old values of the `retract` groups (weight -1), then
+    the new values of the `insert` groups (+1)."""
+    r_idx = pa.array(np.flatnonzero(retract))
+    i_idx = pa.array(np.flatnonzero(insert))
+    cols = []
+    for k in key_cols:
+        cols.append(pa.concat_arrays([k.take(r_idx), k.take(i_idx)]))
+    for o, f in zip(olds, news, strict=True):
+        cols.append(pa.concat_arrays([o.take(r_idx), f.take(i_idx)]))
+    weight = np.concatenate([np.full(len(r_idx), -1, np.int64), np.ones(len(i_idx), np.int64)])
+    cols.append(pa.array(weight))
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 class GroupState:
@@ -274,22 +309,8 @@ class GroupState:
             olds.append(old)
             news.append(fresh)
         # a group whose results all stayed the same is left out of the changelog
-        changed = new.copy()
-        for o, f in zip(olds, news, strict=True):
-            same = pc.fill_null(pc.equal(o, f), False).to_numpy(zero_copy_only=False)
-            both_null = (o.is_null().to_numpy(zero_copy_only=False) & f.is_null().to_numpy(zero_copy_only=False))
-            changed |= ~(same | both_null)
-        retract = changed & ~new
-        r_idx = pa.array(np.flatnonzero(retract))
-        i_idx = pa.array(np.flatnonzero(changed))
-        cols = []
-        for k in key_cols:
-            cols.append(pa.concat_arrays([k.take(r_idx), k.take(i_idx)]))
-        for o, f in zip(olds, news, strict=True):
-            cols.append(pa.concat_arrays([o.take(r_idx), f.take(i_idx)]))
-        weight = np.concatenate([np.full(len(r_idx), -1, np.int64), np.ones(len(i_idx), np.int64)])
-        cols.append(pa.array(weight))
-        return pa.Table.from_arrays(cols, schema=self.schema)
+        changed = new | differs(olds, news, len(new))
+        return changes_table(self.schema, key_cols, olds, news, changed & ~new, changed)
 
     def contents(self) -> pa.Table:
         """The current result of every group (no weight column)."""
@@ -476,17 +497,22 @@ def _check_append_only(name: str, schema: pa.Schema) -> None:
 
 class GlobalAggregateOp(Operator):
     """A non-windowed aggregate. `changes`: a changelog after each input batch; `final`: every group
-    once, at end of input (nothing can close earlier without a window)."""
+    once, at end of input (nothing can close earlier without a window). Over a changelog input the
+    groups keep retractable state (changelog_aggregate.py); over an append-only one, merged partials."""
 
     def __init__(self, name: str, input_schema: pa.Schema, keys: list[str], aggs: list[AggSpec],
                  mode: str = "changes"):
-        _check_append_only(name, input_schema)
-        key_types = [input_schema.field(k).type for k in keys]
-        self.state = GroupState(keys, key_types, aggs)
+        self.needed = list(dict.fromkeys(keys + [a.arg for a in aggs if a.arg is not None]))
+        if is_changelog(input_schema):
+            from .changelog_aggregate import ChangelogGroupState  # it builds on this module's kernels
+
+            self.state: GroupState | ChangelogGroupState = ChangelogGroupState(keys, input_schema, aggs)
+            self.needed.append(WEIGHT)
+        else:
+            self.state = GroupState(keys, [input_schema.field(k).type for k in keys], aggs)
         self.mode = mode
         schema = self.state.schema if mode == "changes" else pa.schema(list(self.state.schema)[:-1])
         super().__init__(name, schema)
-        self.needed = list(dict.fromkeys(keys + [a.arg for a in aggs if a.arg is not None]))
         self._emitted_any = False
 
     def state_rows(self) -> int:

@@ -249,10 +249,11 @@ class _Compiler:
 
     def _aggregate(self, r: ir.Aggregate) -> _Node:
         up = self._rel(r.input)
-        if is_changelog(up.op.schema):
-            raise UnsupportedFeature("an aggregate over a changelog (a view with emit changes)", TARGET, r.span,
-                                     "aggregate the source rows directly, or emit the upstream view final")
         w = r.window
+        if w is not None and is_changelog(up.op.schema):
+            raise UnsupportedFeature("a windowed aggregate over a changelog (a view with emit changes)", TARGET, r.span,
+                                     "aggregate the source rows directly, emit the upstream view final, "
+                                     "or aggregate without a window")
         # aggregate arguments that are expressions are computed by a projection first
         specs: list[AggSpec] = []
         extra: list[tuple[str, ir.Expr]] = []
@@ -271,7 +272,7 @@ class _Compiler:
             schema = up.op.schema
             cols = [(n, schema.field(n).type, _column(n)) for n in keep]
             cols += [(n, arrow_type(e.type), compile_expr(e)) for n, e in extra]
-            op = ProjectOp(self._name("aggargs"), cols)
+            op = ProjectOp(self._name("aggargs"), cols, changelog=is_changelog(schema))
             node = _Node(self._add(up.op, op), {n: up.lags[n] for n in keep if n in up.lags})
         top = r is self._top_agg
         lag = node.lags.get(w.time_col) if w is not None else None  # None: windows close at end of input
