@@ -10,6 +10,7 @@ Public pieces:
 - windows: WindowDef
 - operators: Operator, FilterOp, ProjectOp, WindowAssignOp, SinkOp, WEIGHT
 - aggregate: AggSpec, group_aggregate, GroupState, GlobalAggregateOp, WindowAggregateOp
+- changelog_aggregate: ChangelogGroupState (GlobalAggregateOp's state over a changelog)
 - session: SessionAggregateOp (session windows)
 - executor: SourceNode, Plan, RunStats
 - testing: TestStream, Rows, Watermark, End, check_steps (step tests, like Beam's TestStream)

@@ -801,6 +801,8 @@ class PipelineDrawer:
             kinds = ["where", "select", "derive", "join", "join", "distinct", "top", "union", "union"]
             if not aggregated:
                 kinds += ["window_aggregate", "window_aggregate", "aggregate"]
+                if rel.changes:  # an aggregate over a changelog (retractions), drawn more often
+                    kinds += ["aggregate", "aggregate"]
                 if not rel.windowed:
                     kinds.append("window_assign")
             kind = self.pick([k for k in kinds if k in STAGE_KINDS])
