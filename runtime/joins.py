@@ -714,10 +714,14 @@ class RegularJoinOp(_JoinBase):
 class LookupJoinOp(_JoinBase):
     """A stream (port 0) joined with a table (port 1) at processing time. The table's rows arrive
     on port 1, pushed by `load` before the first stream row is processed; later stream rows see
-    the table as it is then. Output is append-only: nothing earlier is re-emitted."""
+    the table as it is then. Nothing earlier is re-emitted, so the output is append-only for an
+    append-only stream. A stream that is a changelog (`changelog=True`) gives a changelog: each
+    change row is joined like an inserted row and its joined (or, for a left join, null-padded)
+    rows carry its weight, so a retraction takes back what its insertion added while the table
+    stays as loaded."""
 
-    def __init__(self, name: str, spec: JoinSpec, load: Callable[[], None]):
-        super().__init__(name, spec, changelog=False)
+    def __init__(self, name: str, spec: JoinSpec, load: Callable[[], None], changelog: bool = False):
+        super().__init__(name, spec, changelog=changelog)
         self._load = load
         self._loaded = False
         self.table = KeptRows(spec.right_schema, len(spec.right_keys))
@@ -742,10 +746,10 @@ class LookupJoinOp(_JoinBase):
         t_keys = t_rows.keys
         keys = self.spec.keys(self.name, LEFT, rows)
         joined, li, _ = join_rows(self.name, self.spec, rows, keys, t_rows, t_keys)
-        self._emit_table(joined)
+        self._emit_table(joined, weights[li])
         if self.spec.kind == "left":
             unmatched = np.bincount(li, minlength=rows.num_rows) == 0
-            self._emit_table(pad_right(self.spec, rows.filter(pa.array(unmatched))))
+            self._emit_table(pad_right(self.spec, rows.filter(pa.array(unmatched))), weights[unmatched])
 
     def on_watermark(self, port: int, ts: int) -> None:
         if port == LEFT:

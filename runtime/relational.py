@@ -6,7 +6,9 @@ kernel they share.
 - TopNOp: the N best rows per group as a changelog: when a batch changes a group's top set, the
   rows that left it are retracted and the rows that entered it inserted. Ties are broken by the
   rows' columns (docs/semantics.md, "flowc choices").
-  State: the current top rows (N per group).
+  State over an append-only input: the current top rows (N per group). Over a changelog a
+  retraction may remove a top row and let the next-best one back in, so every row present is kept
+  (a multiset: each distinct row with its count).
 - UnionOp: bag union of two inputs with the same columns; its watermark is the min of the inputs'.
 """
 
@@ -19,7 +21,7 @@ import pyarrow.compute as pc
 from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog
 from .state import KeyIndex
 
-_ORDER, _GROUP, _SEQ = "__order", "__group", "__seq"
+_ORDER, _GROUP, _SEQ, _COUNT = "__order", "__group", "__seq", "__count"
 
 
 def group_rows(columns: list[pa.Array], n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -97,34 +99,50 @@ class DistinctOp(Operator):
 class TopNOp(Operator):
     """The n rows with the best `order` per group of `per` columns, as a changelog.
 
-    Only the groups a batch touches are re-ranked: their kept rows and the new rows, sorted once by
-    (group, order, the row's columns, arrival).
+    Append-only input: only the groups a batch touches are re-ranked: their kept rows and the new
+    rows, sorted once by (group, order, the row's columns, arrival).
+
+    Changelog input (weights +k / -k: k copies of a row inserted / retracted): every row present is
+    kept with its count. The groups a batch touches are re-ranked: their present rows and the
+    changes, sorted once by (group, order, the row's columns), so copies of one row are adjacent and
+    summed. A group's top n are the first n copies in that order; the output is, per distinct row,
+    the difference between its copies in the top n after the batch and before it.
     """
 
     def __init__(self, name: str, input_schema: pa.Schema, n: int, order: BatchFn, order_type: pa.DataType,
                  descending: bool, per: list[str]):
-        _require_append_only(name, input_schema, "top")
-        super().__init__(name, pa.schema(list(input_schema) + [pa.field(WEIGHT, pa.int64())]))
-        self.input_schema = input_schema
+        self.changelog = is_changelog(input_schema)
+        rows_schema = pa.schema([f for f in input_schema if f.name != WEIGHT])
+        super().__init__(name, pa.schema(list(rows_schema) + [pa.field(WEIGHT, pa.int64())]))
+        self.input_schema = rows_schema
         self.n = n
         self.order = order
         self.order_type = order_type
         self.descending = descending
         self.per = per
-        self.groups = KeyIndex([input_schema.field(k).type for k in per])  # group key -> the id in _GROUP
-        self._kept_schema = pa.schema(list(input_schema) + [pa.field(_ORDER, order_type), pa.field(_GROUP, pa.int64()),
-                                                            pa.field(_SEQ, pa.int64())])
-        self.kept = self._kept_schema.empty_table()  # the current top rows of every group
+        self.groups = KeyIndex([rows_schema.field(k).type for k in per])  # group key -> the id in _GROUP
+        # the row columns that tell rows apart (a column of type null is null in every row)
+        self._row_columns = [f.name for f in rows_schema if _sortable(f.type)]
         # a total order (docs/semantics.md, "flowc choices"): the expression, nulls last either way,
         # then every column ascending, nulls last; rows equal in all of them are interchangeable
         self._sort_keys = ([(_GROUP, "ascending", "at_end"),
                             (_ORDER, "descending" if descending else "ascending", "at_end")]
-                           + [(f.name, "ascending", "at_end") for f in input_schema if _sortable(f.type)]
-                           + [(_SEQ, "ascending", "at_end")])
+                           + [(c, "ascending", "at_end") for c in self._row_columns])
+        if self.changelog:
+            self._kept_schema = pa.schema(list(rows_schema) + [pa.field(_ORDER, order_type),
+                                                               pa.field(_GROUP, pa.int64()),
+                                                               pa.field(_COUNT, pa.int64())])
+        else:
+            self._kept_schema = pa.schema(list(rows_schema) + [pa.field(_ORDER, order_type),
+                                                               pa.field(_GROUP, pa.int64()),
+                                                               pa.field(_SEQ, pa.int64())])
+            self._sort_keys.append((_SEQ, "ascending", "at_end"))
+        self.kept = self._kept_schema.empty_table()  # append-only: the current top rows of every group
+        self.present = _PresentRows(self._kept_schema)  # changelog: every row present, with its count
         self._seq = 0
 
     def state_rows(self) -> int:
-        return self.kept.num_rows
+        return self.present.live if self.changelog else self.kept.num_rows
 
     def _order_values(self, batch: pa.RecordBatch) -> pa.Array:
         return evaluate(self.name, self.order, batch, self.order_type)
@@ -136,6 +154,9 @@ class TopNOp(Operator):
         return ids[local]
 
     def on_batch(self, port: int, batch: pa.RecordBatch) -> None:
+        if self.changelog:
+            self._on_changes(batch)
+            return
         n = batch.num_rows
         gid = self._group_ids(batch)
         seq = np.arange(self._seq, self._seq + n, dtype=np.int64)
@@ -165,6 +186,117 @@ class TopNOp(Operator):
         cols.append(pa.array(np.full(rows.num_rows, weight, np.int64)))
         for b in pa.Table.from_arrays(cols, schema=self.schema).combine_chunks().to_batches():
             self.emit(b)
+
+    # ------------------------------------------------------------ over a changelog
+
+    def _on_changes(self, batch: pa.RecordBatch) -> None:
+        if batch.num_rows == 0:
+            return
+        weights = batch.column(WEIGHT).to_numpy(zero_copy_only=False).astype(np.int64)
+        gid = self._group_ids(batch)
+        new = pa.Table.from_arrays([batch.column(f.name) for f in self.input_schema]
+                                   + [self._order_values(batch), pa.array(gid), pa.array(weights)],
+                                   schema=self._kept_schema)
+        old = self.present.take_groups(np.unique(gid), len(self.groups))
+        candidates = pa.concat_tables([old, new])
+        order = pc.sort_indices(candidates, sort_keys=self._sort_keys).to_numpy()
+        ranked = candidates.take(pa.array(order)).combine_chunks()
+        is_old = order < old.num_rows
+        counts = ranked.column(_COUNT).to_numpy()
+        groups = ranked.column(_GROUP).to_numpy()
+        # copies of one row are adjacent once sorted: each run of equal rows is one distinct row
+        first_of_run = _distinct_starts(ranked, [_GROUP, *self._row_columns])
+        starts = np.flatnonzero(first_of_run)
+        run = np.cumsum(first_of_run) - 1  # the distinct row of each ranked row
+        total = np.add.reduceat(counts, starts) if len(starts) else np.zeros(0, np.int64)
+        # copies of each distinct row in its group's top n, before (old rows: one per distinct row) and after
+        before = np.zeros(len(starts), np.int64)
+        before[run[is_old]] = _top_copies(groups[is_old], counts[is_old], self.n)
+        after = _top_copies(groups[starts], total, self.n)
+        present = ranked.take(pa.array(starts[total != 0]))
+        present = present.set_column(present.schema.get_field_index(_COUNT), _COUNT, pa.array(total[total != 0]))
+        self.present.put(present)
+        delta = after - before
+        changed = np.flatnonzero(delta)
+        if len(changed):
+            # a change of k copies is k rows of weight +/-1 (a sink writes one '+' or '-' per row); retractions first
+            changed = changed[np.argsort(delta[changed] > 0, kind="stable")]
+            copies = np.repeat(changed, np.abs(delta[changed]))
+            rows = ranked.take(pa.array(starts[copies]))
+            cols = [rows.column(f.name) for f in self.input_schema] + [pa.array(np.sign(delta[copies]))]
+            for b in pa.Table.from_arrays(cols, schema=self.schema).combine_chunks().to_batches():
+                self.emit(b)
+
+
+class _PresentRows:
+    """The rows present in a changelog top's groups, each distinct row once with its count. A batch
+    takes out the rows of the groups it touches and puts back their successors: the table only
+    grows by chunks, rows taken out are marked dead, and dead rows are dropped once they outnumber
+    the live ones, so a batch costs what its groups hold rather than a copy of the whole state."""
+
+    _MAX_CHUNKS = 64
+
+    def __init__(self, schema: pa.Schema):
+        self.table = schema.empty_table()
+        self.group_of = np.zeros(0, np.int64)  # the group of each row of the table
+        self.alive = np.zeros(0, bool)
+        self.live = 0
+
+    def take_groups(self, groups: np.ndarray, n_groups: int) -> pa.Table:
+        """The live rows of `groups` (ids below n_groups), taken out: `put` puts their successors."""
+        wanted = np.zeros(n_groups, bool)
+        wanted[groups] = True
+        idx = np.flatnonzero(self.alive & wanted[self.group_of])
+        self.alive[idx] = False
+        self.live -= len(idx)
+        return self.table.take(pa.array(idx, pa.int64()))
+
+    def put(self, rows: pa.Table) -> None:
+        if rows.num_rows:
+            self.table = pa.concat_tables([self.table, rows])
+            self.group_of = np.concatenate([self.group_of, rows.column(_GROUP).to_numpy()])
+            self.alive = np.concatenate([self.alive, np.ones(rows.num_rows, bool)])
+            self.live += rows.num_rows
+        if len(self.alive) - self.live > max(self.live, 1024) or self.table.column(0).num_chunks > self._MAX_CHUNKS:
+            keep = pa.array(self.alive)
+            self.table = self.table.filter(keep).combine_chunks()
+            self.group_of = self.group_of[self.alive]
+            self.alive = np.ones(self.live, bool)
+
+
+def _top_copies(groups: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
+    """How many copies of each row are in its group's first n copies, for rows in rank order (groups
+    contiguous) with their counts (a count below 0, a retraction ahead of its insertion, is no copy)."""
+    copies = np.maximum(counts, 0)
+    if not len(copies):
+        return copies
+    ahead = np.cumsum(copies) - copies  # copies ranked ahead of the row, from the first group on
+    first = np.r_[True, groups[1:] != groups[:-1]]
+    ahead -= np.maximum.accumulate(np.where(first, ahead, 0))  # ... from its own group's first row on
+    return np.clip(n - ahead, 0, copies)
+
+
+def _distinct_starts(table: pa.Table, columns: list[str]) -> np.ndarray:
+    """For rows sorted so that equal rows are adjacent: True where a row differs from the one before
+    it in one of `columns` (nulls equal to nulls, NaN to NaN, as the sort puts them together)."""
+    n = table.num_rows
+    starts = np.ones(n, bool)
+    if n < 2:
+        return starts
+    differ = np.zeros(n - 1, bool)
+    for name in columns:
+        col = table.column(name).combine_chunks()
+        if pa.types.is_dictionary(col.type):
+            col = col.dictionary_decode()
+        a, b = col.slice(1), col.slice(0, n - 1)
+        same = pc.fill_null(pc.equal(a, b), False)
+        both_null = pc.and_(a.is_null(), b.is_null())
+        same = pc.or_(same, both_null)
+        if pa.types.is_floating(col.type):
+            same = pc.or_(same, pc.fill_null(pc.and_(pc.is_nan(a), pc.is_nan(b)), False))
+        differ |= ~same.to_numpy(zero_copy_only=False)
+    starts[1:] = differ
+    return starts
 
 
 def _sortable(t: pa.DataType) -> bool:

@@ -89,9 +89,7 @@ def _distinct(c: _Compiler, r: ir.Distinct) -> _Node:
 
 def _top(c: _Compiler, r: ir.TopN) -> _Node:
     up = c._rel(r.input)
-    if is_changelog(up.op.schema):
-        raise UnsupportedFeature("'top' over a changelog (a view emitted as changes)", TARGET, r.span,
-                                 "apply top to the rows before the stage that makes the changelog")
+    # over a changelog TopNOp keeps every row present, so a retracted top row's successor comes back
     op = TopNOp(c._name("top"), up.op.schema, r.n, compile_expr(r.order_by), arrow_type(r.order_by.type),
                 r.descending, list(r.per))
     return _node(_wire(c, op, up), {})
@@ -183,17 +181,15 @@ def _join(c: _Compiler, r: ir.Join) -> _Node:
     right_lags = {out: right.lags[f.name] for f, out in zip(r.right.schema, r.right_names, strict=True)
                   if f.name in right.lags}
     if lookup:
-        if left_cl:
-            raise UnsupportedFeature("a lookup join of a changelog (a view emitted as changes)", TARGET, r.span,
-                                     "join the stream's rows with the table before the stage that makes the changelog")
-
         def load(batch_size=c.batch_size, tables=tables) -> None:
             for node in tables:
                 for b in node.open(batch_size):
                     node.push(b)
                 node.finish()
 
-        op = LookupJoinOp(c._name("lookup_join"), spec, load)
+        # a changelog stream: each change row is looked up and keeps its weight (the table is loaded
+        # once, so a retraction meets the rows its insertion met)
+        op = LookupJoinOp(c._name("lookup_join"), spec, load, changelog=left_cl)
         return _node(_wire(c, op, left, right), left.lags)
     append_only = not (left_cl or right_cl)
     bound = _time_bound(r, left.lags, right_lags) if append_only else None
@@ -423,7 +419,9 @@ def describe_relational(op: Operator) -> str | None:
         return f" by {', '.join(op.keys) or '()'}; state: every key seen (grows with the keys)"
     if isinstance(op, TopNOp):
         order = "desc" if op.descending else "asc"
-        return f" {op.n} {order} per {', '.join(op.per) or '()'}; state: the current top rows of every group"
+        kept = ("every row present in every group, counted (the input is a changelog)" if op.changelog
+                else "the current top rows of every group")
+        return f" {op.n} {order} per {', '.join(op.per) or '()'}; state: {kept}"
     if isinstance(op, UnionOp):
         return ""
     return None

@@ -38,8 +38,8 @@ AVOIDED_BY: dict[str, str] = {}  # avoided construct -> its regression folder
 
 # Messages of `UnsupportedFeature` a target may raise (declared gaps, SEMANTICS-conform: a compile
 # error instead of a wrong answer). Anything else unsupported fails the property.
-LOCAL_GAPS = (r"a windowed aggregate over a changelog", r"'distinct' over a changelog", r"'top' over a changelog",
-              r"a lookup join of a changelog", r"a left join whose left side is a changelog")
+LOCAL_GAPS = (r"a windowed aggregate over a changelog", r"'distinct' over a changelog",
+              r"a left join whose left side is a changelog")
 # docs/semantics.md: DataFusion refuses distinct where rows have no single arrival order
 DATAFUSION_GAPS = (r"^distinct over (a union|a join of two streams|an aggregate|a top|the table)",)
 POSTGRES_GAPS: tuple[str, ...] = ()
