@@ -180,6 +180,7 @@ class Col:
     name: str
     type: T.Type
     watermarked: bool = False
+    small: bool = True  # its values stay within the drawn range (±1000): `*` may take it as an operand
 
 
 def _lit(v, kind: str) -> ast.Literal:
@@ -249,8 +250,15 @@ class ExprDrawer:
         return lit
 
     def small(self, t: T.Type):
-        """A leaf, possibly negated: the operands of `*`, so products stay far from overflow."""
-        e = self.leaf(t)
+        """A leaf, possibly negated: the operands of `*`, so products stay far from overflow (a
+        column computed earlier, a product itself, is not a leaf here)."""
+        names = [c.name for c in self.cols if c.type == t and c.small]
+        if names and self.draw(st.integers(0, 2)) > 0:
+            e = _name(self.pick(names))
+        else:
+            e = self.literal(t)
+            if e is None:
+                e = _name(self.pick(names)) if names else None
         if e is not None and self.draw(st.integers(0, 4)) == 0:
             e = ast.Unary("-", e)
         return e
@@ -463,6 +471,14 @@ class Rel:
                    self.arrival, self.window)
 
 
+def _small(e, rel: Rel) -> bool:
+    """Whether a computed column stays within the drawn value range: only a plain small column (a
+    product of two such columns, read again by a later `*`, could overflow an int)."""
+    if isinstance(e, ast.Name):
+        return any(c.name == e.parts[0] and c.small for c in rel.cols)
+    return isinstance(e, ast.Literal)
+
+
 def _monotone(e, rel: Rel) -> bool:
     """Mirror of compiler.properties._monotone_of on the AST: a watermarked column, or one plus or
     minus a duration."""
@@ -548,7 +564,7 @@ class PipelineDrawer:
             e = self._computed(rel, ex, t)
             name = rel.fresh("c")
             items.append(ast.Item(e, name))
-            new.append(Col(name, t, _monotone(e, rel)))
+            new.append(Col(name, t, _monotone(e, rel), _small(e, rel)))
         order = self.draw(st.permutations(range(len(items))))
         rel.cols = [new[i] for i in order]
         if not any(c.name == "window_start" for c in rel.cols):
@@ -567,7 +583,7 @@ class PipelineDrawer:
             else:
                 name = rel.fresh("d")
             items.append(ast.Item(e, name))
-            col = Col(name, t, _monotone(e, rel))
+            col = Col(name, t, _monotone(e, rel), _small(e, rel))
             cols = list(rel.cols)
             idx = next((i for i, c in enumerate(cols) if c.name == name), None)
             if idx is None:
@@ -601,7 +617,7 @@ class PipelineDrawer:
         if window is not None and window.name == "session" and not keys and key_pool and self.draw(st.booleans()):
             keys = [key_pool[0]]
         items = []
-        out_cols = [Col(c.name, c.type) for c in keys]
+        out_cols = [Col(c.name, c.type, small=c.small) for c in keys]
         if window is not None:
             wm = _monotone(window.args[0].value, rel)
             # a session's start can trail the watermark without bound (compiler.properties)
@@ -625,7 +641,7 @@ class PipelineDrawer:
                 t = self.pick([x for x in ORDERABLE if x != T.TIMESTAMP or ex.columns_of(T.TIMESTAMP)])
                 items.append(ast.Item(_call(fn, ex.draw_expr(t, 1)), name))
                 out = t
-            out_cols.append(Col(name, out))
+            out_cols.append(Col(name, out, small=False))  # a sum or count can exceed the drawn range
         rel.cols = out_cols
         rel.has_global_aggregate = rel.has_global_aggregate or window is None
         rel.arrival = False
@@ -668,7 +684,7 @@ class PipelineDrawer:
         name = self.pick(same)
         other = self.env.rels[name]
         relation = self._filtered(name, other)
-        rel.cols = [Col(c.name, c.type, c.watermarked and o.watermarked) for c, o in zip(rel.cols, other.cols,
+        rel.cols = [Col(c.name, c.type, c.watermarked and o.watermarked, c.small and o.small) for c, o in zip(rel.cols, other.cols,
                                                                                         strict=True)]
         rel.final_ok = rel.final_ok and other.final_ok
         rel.arrival = False
@@ -681,8 +697,9 @@ class PipelineDrawer:
         """(the right side's columns as the condition names them, `alias.col`; as the output names
         them: the column's name, or `alias_col` where the left side has it)."""
         left = {c.name for c in rel.cols}
-        qualified = [Col(f"{alias}.{c.name}", c.type, c.watermarked) for c in right.cols]
-        out = [Col(c.name if c.name not in left else f"{alias}_{c.name}", c.type, c.watermarked) for c in right.cols]
+        qualified = [Col(f"{alias}.{c.name}", c.type, c.watermarked, c.small) for c in right.cols]
+        out = [Col(c.name if c.name not in left else f"{alias}_{c.name}", c.type, c.watermarked, c.small)
+               for c in right.cols]
         return qualified, out
 
     def _equality(self, rel: Rel, qualified: list[Col]):
