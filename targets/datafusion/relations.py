@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.properties import conjuncts
 from flowc.targets.sql.expressions import col, is_null, lit_int, paren
 from flowc.targets.sql.relations import Query, RelationCompiler
 from sqlglot import exp
@@ -24,6 +25,23 @@ class DataFusionRelations(RelationCompiler):
     x = X
     axis = AXIS
     unsupported_hint = "run this view with --target local or --target risingwave"
+
+    def filter(self, r: ir.Filter, sub: exp.Subquery, arrival: bool) -> Query:
+        # DataFusion 55 takes a conjunct `f(k) = k` (both sides reading one column) for an
+        # equivalence that wrongly satisfies a later PARTITION BY k's ordering, and then fails at run
+        # time ("Expects PARTITION BY expression to be ordered":
+        # tests/corpus/regressions/datafusion_self_equality_before_partition). `(f(k) = k) IS TRUE`
+        # keeps the same rows and is not read as an equivalence.
+        parts = []
+        for c in conjuncts(r.predicate):
+            e = self.x.expr(c)
+            if _self_equality(c):
+                e = exp.Is(this=paren(e), expression=exp.true())
+            parts.append(e)
+        predicate = parts[0]
+        for p in parts[1:]:
+            predicate = exp.And(this=predicate, expression=p)
+        return exp.select(*self._cols(r.schema, arrival)).from_(sub).where(predicate), arrival
 
     def _Aggregate(self, r: ir.Aggregate) -> Query:
         q, arrival = super()._Aggregate(_arguments_as_columns(r))
@@ -92,3 +110,9 @@ def _floor_align(t: exp.Expression, step: int, offset: int) -> exp.Expression:
     floor_mod = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=trunc_mod), expression=lit_int(step))),
                         expression=lit_int(step))
     return exp.Sub(this=t.copy(), expression=exp.Paren(this=floor_mod))
+
+
+def _self_equality(e: ir.Expr) -> bool:
+    """`a = b` whose two sides read a column in common (`k + 0 = k`)."""
+    return (isinstance(e, ir.Call) and e.fn == "eq" and len(e.args) == 2
+            and bool(ir.columns_used(e.args[0]) & ir.columns_used(e.args[1])))
