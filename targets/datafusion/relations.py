@@ -39,8 +39,8 @@ class DataFusionRelations(RelationCompiler):
                 e = exp.Is(this=paren(e), expression=exp.true())
             parts.append(e)
         predicate = parts[0]
-        for p in parts[1:]:
-            predicate = exp.And(this=predicate, expression=p)
+        for p in parts[1:]:  # parenthesized: a conjunct may be an OR, which binds looser than AND
+            predicate = exp.And(this=paren(predicate), expression=paren(p))
         return exp.select(*self._cols(r.schema, arrival)).from_(sub).where(predicate), arrival
 
     def _Aggregate(self, r: ir.Aggregate) -> Query:
