@@ -609,14 +609,13 @@ class WindowAggregateOp(Operator):
         if not valid.all():
             self.null_rows.append(self._null_window_rows(rows, valid))
             rows, ts = rows.filter(pa.array(valid)), ts[valid]
+        touched = []
         if self.keyless is not None:
-            touched = []
             for pane, part in self.keyless.reduce_batch(rows, ts, self.window):
                 held = self.panes.get(pane)
                 self.panes[pane] = [self.keyless.merge(held[0], part) if held else part]
                 touched.append(pane)
         else:
-            touched = []
             for pane, part in split_by(self.window.pane_start(ts), rows):
                 self.panes[pane].append(part)
                 touched.append(pane)

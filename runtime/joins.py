@@ -33,7 +33,7 @@ import pyarrow as pa
 from .aggregate import split_by
 from .errors import EvaluationError
 from .eventtime import END_OF_INPUT, NO_WATERMARK, micros
-from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog
+from .operators import WEIGHT, BatchFn, Operator, evaluate, is_changelog, shift
 
 LEFT, RIGHT = 0, 1
 
@@ -256,16 +256,6 @@ def pad_right(spec: JoinSpec, left: pa.Table | pa.RecordBatch) -> pa.Table:
 def with_weight(table: pa.Table, weights: np.ndarray | int) -> pa.Table:
     w = np.full(table.num_rows, weights, np.int64) if np.isscalar(weights) else np.asarray(weights, np.int64)
     return table.append_column(pa.field(WEIGHT, pa.int64()), pa.array(w))
-
-
-def shift(watermark: int, delta: int | None) -> int:
-    """watermark + delta, keeping the infinities: with no delta (an unbounded side of the
-    condition), only the end of input lets go."""
-    if watermark in (NO_WATERMARK, END_OF_INPUT):
-        return watermark
-    if delta is None:
-        return NO_WATERMARK
-    return max(NO_WATERMARK + 1, min(END_OF_INPUT - 1, watermark + delta))
 
 
 # ---------------------------------------------------------------- kept rows

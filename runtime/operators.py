@@ -27,15 +27,21 @@ def is_changelog(schema: pa.Schema) -> bool:
     return schema.get_field_index(WEIGHT) >= 0
 
 
+def shift(watermark: int, delta: int | None) -> int:
+    """watermark + delta, keeping the infinities: with no delta (an unbounded side of the
+    condition), only the end of input lets go."""
+    if watermark in (NO_WATERMARK, END_OF_INPUT):
+        return watermark
+    if delta is None:
+        return NO_WATERMARK
+    return max(NO_WATERMARK + 1, min(END_OF_INPUT - 1, watermark + delta))
+
+
 def lagged(watermark: int, lag: int | None) -> int:
     """The watermark of a column that trails the stream's watermark by `lag` microseconds: every
     later row has column >= watermark - lag. None: the column has no such bound, so only the end of
-    input lets a window on it close. The infinities stay infinite."""
-    if watermark == END_OF_INPUT:
-        return END_OF_INPUT
-    if lag is None or watermark == NO_WATERMARK:
-        return NO_WATERMARK
-    return max(NO_WATERMARK + 1, min(END_OF_INPUT - 1, watermark - lag))
+    input lets a window on it close."""
+    return shift(watermark, None if lag is None else -lag)
 
 
 class Operator:
