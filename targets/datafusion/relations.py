@@ -26,22 +26,21 @@ class DataFusionRelations(RelationCompiler):
     axis = AXIS
     unsupported_hint = "run this view with --target local or --target risingwave"
 
-    def filter(self, r: ir.Filter, sub: exp.Subquery, arrival: bool) -> Query:
+    def predicate(self, e: ir.Expr) -> exp.Expression:
         # DataFusion 55 takes a conjunct `f(k) = k` (both sides reading one column) for an
         # equivalence that wrongly satisfies a later PARTITION BY k's ordering, and then fails at run
         # time ("Expects PARTITION BY expression to be ordered":
         # tests/corpus/regressions/datafusion_self_equality_before_partition). `(f(k) = k) IS TRUE`
         # keeps the same rows and is not read as an equivalence.
-        parts = []
-        for c in conjuncts(r.predicate):
-            e = self.x.expr(c)
-            if _self_equality(c):
-                e = exp.Is(this=paren(e), expression=exp.true())
-            parts.append(e)
-        predicate = parts[0]
+        cs = conjuncts(e)
+        if not any(_self_equality(c) for c in cs):
+            return super().predicate(e)
+        parts = [exp.Is(this=paren(self.x.expr(c)), expression=exp.true()) if _self_equality(c) else self.x.expr(c)
+                 for c in cs]
+        out = parts[0]
         for p in parts[1:]:  # parenthesized: a conjunct may be an OR, which binds looser than AND
-            predicate = exp.And(this=paren(predicate), expression=paren(p))
-        return exp.select(*self._cols(r.schema, arrival)).from_(sub).where(predicate), arrival
+            out = exp.And(this=paren(out), expression=paren(p))
+        return out
 
     def _Aggregate(self, r: ir.Aggregate) -> Query:
         q, arrival = super()._Aggregate(_arguments_as_columns(r))

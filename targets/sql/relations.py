@@ -121,7 +121,11 @@ class RelationCompiler:
         return self.filter(r, *self._sub(r.input))
 
     def filter(self, r: ir.Filter, sub: exp.Subquery, arrival: bool) -> Query:
-        return exp.select(*self._cols(r.schema, arrival)).from_(sub).where(self.x.expr(r.predicate)), arrival
+        return exp.select(*self._cols(r.schema, arrival)).from_(sub).where(self.predicate(r.predicate)), arrival
+
+    def predicate(self, e: ir.Expr) -> exp.Expression:
+        """A WHERE clause's condition (hook: a target may spell some conjuncts its own way)."""
+        return self.x.expr(e)
 
     def _Project(self, r: ir.Project) -> Query:
         return self.project(r, *self._sub(r.input))
