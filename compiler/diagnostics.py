@@ -49,6 +49,17 @@ class Code(str, Enum):
     # F09xx: warnings
     TARGET_DIFFERENCE = "W0901"
     UNBOUNDED_STATE = "W0902"
+    # W091x: the named differences of the Flink target (docs/flink.md lists each with a test)
+    FLINK_MILLISECONDS = "W0910"  # event times and intervals have millisecond precision
+    FLINK_NULL_EVENT_TIME = "W0911"  # a null event time is late even before the first watermark
+    FLINK_FILE_FORMAT = "W0912"  # csv: no header line, null and '' alike
+    FLINK_FILE_SINK = "W0913"  # part files in a directory; a changelog as Debezium JSON
+    FLINK_CONNECTOR_JAR = "W0914"  # a connector whose jar the wheel does not ship
+    FLINK_LOOKUP_JOIN = "W0915"  # a lookup join run as a regular join
+    FLINK_ARBITRARY_DISTINCT = "W0916"  # distinct without one arrival order keeps some row
+    FLINK_FINAL_ONLY = "W0917"  # a windowed view emitted as changes gets each window once, at its end
+    FLINK_BAD_RECORDS = "W0918"  # on_error into receives nothing; on_error skip skips silently
+    FLINK_BEFORE_1970 = "W0919"  # no watermark before the epoch: nothing late, interval joins lose rows
 
 
 class Severity(str, Enum):

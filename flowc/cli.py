@@ -12,6 +12,7 @@ import sys
 import traceback
 
 from flowc.compiler.diagnostics import FlowError
+from flowc.targets import registry
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
 
@@ -23,33 +24,38 @@ def _parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("check", help="parse and type-check; report every error")
     c.add_argument("file")
-    c.add_argument("--target", choices=("local", "datafusion", "risingwave", "postgres"),
-                   help="also check what this target can express")
+    c.add_argument("--target", choices=registry.names(),
+                   help="also check what this target can express (its known differences as warnings)")
 
     c = sub.add_parser("compile", help="print the program compiled for a target")
     c.add_argument("file")
-    c.add_argument("--target", "-t", required=True, choices=("risingwave", "datafusion", "postgres"))
+    c.add_argument("--target", "-t", required=True, choices=registry.names("compile"))
     c.add_argument("-o", "--output", help="write to this file instead of standard output")
 
     c = sub.add_parser("run", help="run the program over its inputs and write its sinks")
     c.add_argument("file")
-    c.add_argument("--target", "-t", default="local", choices=("local", "datafusion", "postgres"))
-    c.add_argument("--batch-size", type=int, default=10_000, help="rows per batch (local target)")
+    c.add_argument("--target", "-t", default="local", choices=registry.names("run"))
+    c.add_argument("--batch-size", type=int, default=None, help="rows per batch (local target; default 10000)")
     c.add_argument("--quiet", "-q", action="store_true", help="no summary")
     c.add_argument("--dsn", help="PostgreSQL to run on (target postgres; default $FLOWC_PG_DSN, "
                                  "then the local server)")
+    c.add_argument("--jobmanager", help="a running Flink cluster's REST address HOST:PORT (target flink; "
+                                        "default $FLOWC_FLINK_JOBMANAGER, else a local cluster started "
+                                        "for the run)")
+    c.add_argument("--parallelism", type=int, help="parallelism of the Flink job (target flink; default 2)")
 
-    c = sub.add_parser("deploy", help="create the program's objects on a RisingWave or PostgreSQL server")
+    c = sub.add_parser("deploy", help="create the program's objects on a server, or its jobs on a cluster")
     c.add_argument("file")
-    c.add_argument("--target", "-t", required=True, choices=("risingwave", "postgres"))
+    c.add_argument("--target", "-t", required=True, choices=registry.names("deploy"))
     c.add_argument("--dsn", help="the server (default $FLOWC_RISINGWAVE_DSN or $FLOWC_PG_DSN)")
+    c.add_argument("--jobmanager", help="the Flink cluster's REST address HOST:PORT (target flink; "
+                                        "default $FLOWC_FLINK_JOBMANAGER, then `flowc flink start`'s cluster)")
     c.add_argument("--dry-run", action="store_true", help="print the plan only")
     c.add_argument("--name", help="the deployment's name in the catalog (default: the program's name)")
 
     c = sub.add_parser("explain", help="show a stage of compilation")
     c.add_argument("file")
-    c.add_argument("--stage", default="optimized",
-                   choices=("ast", "ir", "optimized", "local", "datafusion", "risingwave", "postgres"))
+    c.add_argument("--stage", default="optimized", choices=("ast", "ir", "optimized") + registry.names("explain"))
 
     c = sub.add_parser("graph", help="draw the dataflow graph")
     c.add_argument("file")
@@ -59,6 +65,19 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("file")
     c.add_argument("--check", action="store_true", help="change nothing; exit 1 if the file is not canonical")
     c.add_argument("--stdout", action="store_true", help="print the result instead of rewriting the file")
+
+    c = sub.add_parser("flink", help="manage a local standalone Flink cluster (loopback only) for runs and deploys")
+    fl = c.add_subparsers(dest="flink_command", metavar="ACTION", required=True)
+    f = fl.add_parser("start", help="start a JobManager and TaskManagers on 127.0.0.1")
+    f.add_argument("--taskmanagers", type=int, default=2, help="TaskManagers to start (default 2)")
+    f.add_argument("--slots", type=int, default=2, help="task slots per TaskManager (default 2)")
+    f.add_argument("--port", type=int, help="the REST port (default 8081, or a free one if taken)")
+    f.add_argument("--home", help="the cluster's folder: config, logs, pids (default $FLOWC_FLINK_HOME, "
+                                  "then ~/.cache/flowc/flink)")
+    f = fl.add_parser("stop", help="stop the cluster `flowc flink start` started")
+    f.add_argument("--home", help="the cluster's folder (default as for start)")
+    f = fl.add_parser("status", help="whether the cluster runs, its address, TaskManagers and jobs")
+    f.add_argument("--home", help="the cluster's folder (default as for start)")
 
     c = sub.add_parser("demo", help="copy a bundled example into a folder and run it on the local runtime")
     c.add_argument("example", nargs="?", default="tumble")
@@ -131,14 +150,17 @@ def _compile(args) -> int:
 def _run(args) -> int:
     from flowc import pipeline
 
-    if args.batch_size <= 0:
+    if args.batch_size is not None and args.batch_size <= 0:
         print("flowc: --batch-size must be positive", file=sys.stderr)
         return EXIT_USER
-    if args.dsn and args.target != "postgres":
-        print("flowc: --dsn applies to --target postgres only", file=sys.stderr)
+    if args.parallelism is not None and args.parallelism <= 0:
+        print("flowc: --parallelism must be positive", file=sys.stderr)
         return EXIT_USER
-    result = pipeline.run(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.batch_size,
-                          dsn=args.dsn)
+    if not _options_apply(args, "run", ("dsn", "jobmanager", "parallelism")):
+        return EXIT_USER
+    result = pipeline.run(pipeline.to_ir(pipeline.load_program(args.file)), args.target,
+                          args.batch_size or 10_000, dsn=args.dsn, jobmanager=args.jobmanager,
+                          parallelism=args.parallelism)
     if not args.quiet:
         print(result.summary(), file=sys.stderr)
     return EXIT_OK
@@ -147,9 +169,24 @@ def _run(args) -> int:
 def _deploy(args) -> int:
     from flowc import pipeline
 
+    if not _options_apply(args, "deploy", ("dsn", "jobmanager")):
+        return EXIT_USER
     pipeline.deploy(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.dsn,
-                    dry_run=args.dry_run, name=args.name)
+                    dry_run=args.dry_run, name=args.name, jobmanager=args.jobmanager)
     return EXIT_OK
+
+
+def _options_apply(args, command: str, options: tuple[str, ...]) -> bool:
+    """Refuse an option the chosen target does not read (a `--dsn` for local would be ignored)."""
+    target = registry.get(args.target)
+    reads = target.run_options if command == "run" else target.deploy_options
+    for opt in options:
+        if getattr(args, opt) is not None and opt not in reads:
+            users = [n for n in registry.names(command)
+                     if opt in (registry.get(n).run_options if command == "run" else registry.get(n).deploy_options)]
+            print(f"flowc: --{opt.replace('_', '-')} applies to --target {' or '.join(users)} only", file=sys.stderr)
+            return False
+    return True
 
 
 def _explain(args) -> int:
@@ -194,6 +231,12 @@ def _fmt(args) -> int:
     return EXIT_OK
 
 
+def _flink(args) -> int:
+    from flowc.targets.flink.commands import flink_command
+
+    return flink_command(args)
+
+
 def _demo(args) -> int:
     from flowc.demo import run_demo
 
@@ -201,7 +244,7 @@ def _demo(args) -> int:
 
 
 COMMANDS = {"fmt": _fmt, "check": _check, "compile": _compile, "run": _run, "deploy": _deploy, "explain": _explain,
-            "graph": _graph, "demo": _demo}
+            "graph": _graph, "flink": _flink, "demo": _demo}
 
 
 if __name__ == "__main__":

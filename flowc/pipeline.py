@@ -1,6 +1,6 @@
 """The compile pipeline as named stages, shared by the CLI and the Python API.
 
-    load (.flow or .py) -> AST -> lower -> IR -> optimize -> target (local | datafusion | risingwave)
+    load (.flow or .py) -> AST -> lower -> IR -> optimize -> target (flowc.targets.registry)
 
 Heavy engines (pyarrow, datafusion, sqlglot) are imported only by the stage that needs them, so
 `flowc check` stays fast.
@@ -14,10 +14,7 @@ import runpy
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.dsl import ast
-
-TARGETS = ("local", "datafusion", "risingwave", "postgres")
-RUN_TARGETS = ("local", "datafusion", "postgres")
-DEPLOY_TARGETS = ("risingwave", "postgres")
+from flowc.targets import registry
 
 
 def parse_text(text: str, file: str = "<input>") -> ast.Program:
@@ -65,68 +62,25 @@ def to_ir(program: ast.Program, optimize: bool = True, verify: bool = False) -> 
 
 def check_target(program: ir.Program, target: str) -> list[Diagnostic]:
     """Compile for a target only to surface its errors; returns its warnings."""
-    if target == "risingwave":
-        from flowc.targets.risingwave import compile_risingwave_with_warnings
-
-        _, warnings = compile_risingwave_with_warnings(program)
-        return list(warnings)
-    if target == "datafusion":
-        compile_target(program, target)
-        return []
-    if target == "local":
-        from flowc.targets.local import compile_local
-
-        compile_local(program, batch_size=1024)
-        return []
-    if target == "postgres":
-        from flowc.targets.postgres import compile_postgres
-
-        compile_postgres(program)
-        return []
-    raise _unknown_target(target, TARGETS)
+    return registry.get(target).check(program)
 
 
 def compile_target(program: ir.Program, target: str) -> str:
-    if target == "risingwave":
-        from flowc.targets.risingwave import risingwave_sql
-
-        return risingwave_sql(program)
-    if target == "datafusion":
-        from flowc.targets.datafusion import datafusion_sql
-
-        return datafusion_sql(program)
-    if target == "postgres":
-        from flowc.targets.postgres import postgres_sql
-
-        return postgres_sql(program)
-    raise _unknown_target(target, ("risingwave", "datafusion", "postgres"))
+    return registry.get(target, "compile").compile(program)
 
 
 def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, collect: bool = False,
-        dsn: str | None = None):
-    if target == "local":
-        from flowc.targets.local import run_local
-
-        return run_local(program, batch_size=batch_size, collect=collect)
-    if target == "datafusion":
-        from flowc.targets.datafusion import run_datafusion
-
-        return run_datafusion(program, collect=collect)
-    if target == "postgres":
-        from flowc.targets.postgres import run_postgres
-
-        return run_postgres(program, dsn=dsn, collect=collect)
-    raise _unknown_target(target, RUN_TARGETS)
+        dsn: str | None = None, jobmanager: str | None = None, parallelism: int | None = None):
+    options = registry.RunOptions(batch_size=batch_size, collect=collect, dsn=dsn, jobmanager=jobmanager,
+                                  parallelism=parallelism)
+    return registry.get(target, "run").run(program, options)
 
 
 def deploy(program: ir.Program, target: str, dsn: str | None = None, dry_run: bool = False,
-           name: str | None = None):
-    """`flowc deploy`: create the program's objects on a RisingWave or PostgreSQL server."""
-    if target not in DEPLOY_TARGETS:
-        raise _unknown_target(target, DEPLOY_TARGETS)
-    from flowc.targets.postgres.deploy import deploy as run_deploy
-
-    return run_deploy(program, target, dsn, dry_run=dry_run, name=name)
+           name: str | None = None, jobmanager: str | None = None):
+    """`flowc deploy`: create the program's objects (or jobs) on a server."""
+    options = registry.DeployOptions(dsn=dsn, jobmanager=jobmanager, dry_run=dry_run, name=name)
+    return registry.get(target, "deploy").deploy(program, options)
 
 
 def explain(program: ast.Program, stage: str) -> str:
@@ -138,22 +92,13 @@ def explain(program: ast.Program, stage: str) -> str:
         return format_ast(program)
     if stage == "ir":
         return format_program(to_ir(program, optimize=False))
-    optimized = to_ir(program)
     if stage == "optimized":
-        return format_program(optimized)
-    if stage == "local":
-        from flowc.targets.local import explain_local
-
-        return explain_local(optimized)
-    if stage == "datafusion":
-        from flowc.targets.datafusion import explain_datafusion
-
-        return explain_datafusion(optimized)
-    if stage in ("risingwave", "postgres"):
-        return compile_target(optimized, stage)
-    raise _unknown_target(stage, ("ast", "ir", "optimized") + TARGETS, what="stage")
+        return format_program(to_ir(program))
+    if stage not in registry.names("explain"):
+        raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"unknown stage '{stage}'", None,
+                                   f"stages: {', '.join(STAGES)}"))
+    return registry.get(stage).explain(to_ir(program))
 
 
-def _unknown_target(name: str, known, what: str = "target") -> FlowError:
-    return FlowError(Diagnostic(Code.BAD_ARGUMENT, f"unknown {what} '{name}'", None,
-                                f"{what}s: {', '.join(known)}"))
+# `flowc explain --stage`: the front end's and optimizer's stages, then every target's
+STAGES = ("ast", "ir", "optimized") + registry.names("explain")

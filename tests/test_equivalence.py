@@ -26,8 +26,8 @@ from flowc.dsl.parser import parse
 from hypothesis import event, given, note, settings
 from hypothesis import strategies as st
 
-from flowc.testing.differential import check_case, postgres_reason
-from flowc.testing.strategies import cases
+from flowc.testing.differential import check_case, flink_reason, postgres_reason
+from flowc.testing.strategies import SECOND, cases
 
 REGRESSIONS = os.path.join(os.path.dirname(__file__), "corpus", "regressions")
 
@@ -43,9 +43,14 @@ LOCAL_GAPS = (r"a windowed aggregate over a changelog", r"'distinct' over a chan
 # docs/semantics.md: DataFusion refuses distinct where rows have no single arrival order
 DATAFUSION_GAPS = (r"^distinct over (a union|a join of two streams|an aggregate|a top|the table)",)
 POSTGRES_GAPS: tuple[str, ...] = ()
-GAPS = {"local": LOCAL_GAPS, "datafusion": DATAFUSION_GAPS, "postgres": POSTGRES_GAPS}
+# docs/flink.md, "What Flink cannot run": refused at compile time with a hint
+FLINK_GAPS = (r"a session window over a changelog", r"'distinct' over a changelog",
+              r"a session window over '.*', which is not an event time on Flink")
+GAPS = {"local": LOCAL_GAPS, "datafusion": DATAFUSION_GAPS, "postgres": POSTGRES_GAPS, "flink": FLINK_GAPS}
 # PostgreSQL per case costs about as much as local at three batch sizes; it runs on fewer cases.
 PG_EXAMPLES = {"default": 120, "long": 1500}
+# Flink: one job per case, about a second each on a warm cluster
+FLINK_EXAMPLES = {"default": 40, "long": 1200}
 
 
 # Open bugs a drawn case can still hit, recognized precisely: folder -> (target, test on the report).
@@ -118,6 +123,37 @@ def test_postgres_agrees_with_the_reference(case):
     report = check_case(case, batch_sizes=(7,), targets=("local", "postgres"))
     _events(case, report)
     _assert_equivalent(report)
+
+
+def _flink_examples() -> int:
+    return FLINK_EXAMPLES.get(settings.default.max_examples > 1000 and "long" or "default")
+
+
+def _flink_case(case, flink_jobmanager) -> None:
+    reason = flink_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    note(case.describe())
+    report = check_case(case, batch_sizes=(7,), targets=("local", "flink"))
+    _events(case, report)
+    _assert_equivalent(report)
+
+
+@settings(max_examples=_flink_examples())
+@given(case=cases(max_rows=30, avoid=AVOID, join_kinds=("window", "regular", "lookup")))
+def test_flink_agrees_with_the_reference(case, flink_jobmanager):
+    """The first streaming engine but ours (issue 10): Flink on a real cluster, local at one batch
+    size, and the reference with Flink's named differences applied (differential.FLINK_DIFFERENCES).
+    Event times start before and after the epoch; interval joins are drawn by the next property."""
+    _flink_case(case, flink_jobmanager)
+
+
+@settings(max_examples=_flink_examples())
+@given(case=cases(max_rows=30, avoid=AVOID, clocks=(1_700_000_000 * SECOND,)))
+def test_flink_agrees_with_the_reference_after_1970(case, flink_jobmanager):
+    """Every construct, interval joins too, over event times after 1970: Flink's interval join keeps
+    no row bounded before the epoch (W0919, docs/flink.md)."""
+    _flink_case(case, flink_jobmanager)
 
 
 @given(cases(max_rows=12, max_views=2, avoid=AVOID))

@@ -18,7 +18,10 @@ the reference calls undefined (distinct without one arrival order) is not compar
 DataFusion must refuse it (docs/semantics.md, "flowc choices").
 
 PostgreSQL is a third engine (`targets=(..., "postgres")`): `postgres_reason()` says why it cannot
-run (no server at $FLOWC_TEST_PG_DSN, default the local one), or None.
+run (no server at $FLOWC_TEST_PG_DSN, default the local one), or None. Flink (`"flink"`) runs on the
+cluster at $FLOWC_FLINK_JOBMANAGER (tests/conftest.py starts one for the session); `flink_reason()`
+says why it cannot run. Flink is compared with the reference as Flink is documented to differ
+(`FLINK_DIFFERENCES`, the named warnings of docs/flink.md the reference can apply).
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from .strategies import Case, format_timestamp
 
 DEFAULT_BATCH_SIZES = (1, 7, 10_000)
 PG_DSN_ENV = "FLOWC_TEST_PG_DSN"
+FLINK_ENV = "FLOWC_FLINK_JOBMANAGER"
+FLINK_DIFFERENCES = frozenset({"W0911", "W0916", "W0919"})
 LOCAL_PG_DSN = "host=127.0.0.1 port=5432 dbname=postgres"
 REL_TOL = 1e-9
 ABS_TOL = 1e-12
@@ -230,6 +235,32 @@ def _run_postgres(program: ir.Program):
     return run_postgres(program, pg_dsn(), collect=True)
 
 
+def flink_reason() -> str | None:
+    """Why Flink cannot be an engine here (None: it can): no flink extra, no Java, or no cluster
+    named by $FLOWC_FLINK_JOBMANAGER."""
+    try:
+        from flowc.targets.flink import cluster, rest
+
+        cluster.flink_dist()
+        cluster.java()
+    except ImportError as e:
+        return f"the Flink target cannot load: {e}"
+    except Exception as e:  # FlinkUnavailable: says what to install
+        return str(e)
+    address = os.environ.get(FLINK_ENV)
+    if not address:
+        return f"no Flink cluster: set ${FLINK_ENV} (tests/conftest.py's flink_jobmanager fixture starts one)"
+    if not rest.reachable(address):
+        return f"no Flink cluster answers at ${FLINK_ENV}={address}"
+    return None
+
+
+def _run_flink(program: ir.Program):
+    from flowc.targets.flink.runner import run_flink
+
+    return run_flink(program, jobmanager=os.environ[FLINK_ENV], collect=True)
+
+
 def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict]],
                   batch_sizes=DEFAULT_BATCH_SIZES, optimize: bool = True, description: str = "",
                   targets=("local", "datafusion")) -> Report:
@@ -251,6 +282,10 @@ def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict
         runs.append(("datafusion", lambda: _run_datafusion(p)))
     if "postgres" in targets:
         runs.append(("postgres", lambda: _run_postgres(p)))
+    refs = {"": ref}
+    if "flink" in targets:
+        runs.append(("flink", lambda: _run_flink(p)))
+        refs["flink"] = reference.evaluate(p, rows, FLINK_DIFFERENCES)
     for label, run in runs:
         try:
             result = run()
@@ -263,7 +298,7 @@ def check_program(program: ast.Program, base_dir: str, rows: dict[str, list[dict
             report.failures.append(f"{label} crashed: {type(e).__name__}: {e}")
         else:
             before = len(report.failures)
-            _compare(p, ref, result, label, report)
+            _compare(p, refs.get(label.split(" ")[0], ref), result, label, report)
             if label == "datafusion" and ref.undefined:
                 report.failures.append(
                     "datafusion ran views whose distinct has no single arrival order instead of refusing them "

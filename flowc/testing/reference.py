@@ -67,9 +67,13 @@ ARRIVAL = "__arrival"  # the hidden key of a row's arrival position (a tuple), w
 # ---------------------------------------------------------------- section 1: lateness
 
 
-def split_late(rows: list[Row], event_time: str | None, delay: int | None) -> tuple[list[Row], list[Row]]:
+def split_late(rows: list[Row], event_time: str | None, delay: int | None,
+               null_time_late: bool = False, positive_watermarks: bool = False) -> tuple[list[Row], list[Row]]:
     """(on-time rows, late rows), both in arrival order. W_i = max(ts_1..ts_i) - D; row i is late
-    iff ts_i < W_{i-1}; a null event time is late once any watermark exists."""
+    iff ts_i < W_{i-1}; a null event time is late once any watermark exists. Two named differences
+    of a target can be applied: `null_time_late`, a null event time is always late (Flink's W0911);
+    `positive_watermarks`, no watermark exists while W - 1 ms <= 0, i.e. before 1970 (Flink's W0919:
+    its watermark assigner starts at 0 and is declared 1 ms below flowc's)."""
     if event_time is None:
         return list(rows), []
     on_time, late = [], []
@@ -77,8 +81,10 @@ def split_late(rows: list[Row], event_time: str | None, delay: int | None) -> tu
     for r in rows:
         ts = r[event_time]
         watermark = None if max_ts is None else max_ts - (delay or 0)
+        if positive_watermarks and watermark is not None and watermark - 1000 <= 0:
+            watermark = None
         if ts is None:
-            (late if watermark is not None else on_time).append(r)
+            (late if watermark is not None or null_time_late else on_time).append(r)
             continue
         if watermark is not None and ts < watermark:
             late.append(r)
@@ -354,11 +360,13 @@ def table_versions(rows: list[Row], primary_key: tuple[str, ...]) -> list[Row]:
 
 class _Evaluator:
     def __init__(self, program: ir.Program, on_time: Mapping[str, list[Row]],
-                 tables: Mapping[str, list[Row]] | None = None):
+                 tables: Mapping[str, list[Row]] | None = None, differences: frozenset[str] = frozenset()):
         self.program = program
         self.on_time = on_time
         self.tables = tables or {}
         self.views: dict[str, list[Row]] = {}
+        # W0916: rows keep their arrival order only until a distinct or a lookup join regroups them
+        self.order_ends = "W0916" in differences
 
     def rel(self, r: ir.Rel) -> list[Row]:
         if isinstance(r, ir.Scan):
@@ -392,7 +400,8 @@ class _Evaluator:
         if isinstance(r, ir.Join):
             return self.join(r)
         if isinstance(r, ir.Distinct):
-            return self.distinct(r, self.rel(r.input))
+            rows = self.distinct(r, self.rel(r.input))
+            return [_without_arrival(row) for row in rows] if self.order_ends else rows
         if isinstance(r, ir.TopN):
             return self.top(r, self.rel(r.input))
         if isinstance(r, ir.UnionAll):
@@ -406,7 +415,8 @@ class _Evaluator:
         padding = dict.fromkeys(r.right_names)
         out = []
         for lrow in left:
-            base = lrow if lookup else _without_arrival(lrow)  # only a lookup keeps its stream's order
+            # only a lookup keeps its stream's order
+            base = lrow if lookup and not self.order_ends else _without_arrival(lrow)
             matched = False
             for rrow in renamed:
                 row = {**base, **rrow}
@@ -486,17 +496,30 @@ class _Evaluator:
         return out
 
 
-def evaluate(program: ir.Program, inputs: Mapping[str, list[Row]]) -> Reference:
-    """Each view's relational contents over the on-time rows, as tuples in schema order."""
+# Named differences of a target that the reference can apply (`evaluate(..., differences=...)`), so a
+# target is compared with what it is documented to compute: code -> what changes.
+DIFFERENCES = {
+    "W0911": "a row whose event time is null is late even before the source's first watermark (Flink)",
+    "W0916": "rows lose their arrival order after a distinct or a lookup join (Flink: parallel tasks "
+             "interleave them), so a distinct further on is not defined",
+    "W0919": "no watermark exists before 1970-01-01 (Flink): no row is late while W - 1 ms <= 0",
+}
+
+
+def evaluate(program: ir.Program, inputs: Mapping[str, list[Row]], differences: frozenset[str] = frozenset()
+             ) -> Reference:
+    """Each view's relational contents over the on-time rows, as tuples in schema order.
+    `differences`: codes of DIFFERENCES to apply."""
     result = Reference()
     on_time: dict[str, list[Row]] = {}
     for s in program.sources:
         # each row remembers its position in the source's arrival order (for distinct)
         numbered = [{**row, ARRIVAL: (i,)} for i, row in enumerate(inputs[s.name])]
-        on_time[s.name], late = split_late(numbered, s.event_time, s.watermark)
+        on_time[s.name], late = split_late(numbered, s.event_time, s.watermark, "W0911" in differences,
+                                           "W0919" in differences)
         result.late[s.name] = len(late)
     tables = {t.name: table_versions(inputs[t.name], t.primary_key) for t in program.tables}
-    ev_ = _Evaluator(program, on_time, tables)
+    ev_ = _Evaluator(program, on_time, tables, differences)
     for v in program.views:
         try:
             rows = ev_.rel(v.plan)

@@ -17,7 +17,7 @@ from datafusion import SessionConfig, SessionContext
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
-from flowc.targets.sql.connectors import read_file, write_file
+from flowc.targets.sql.connectors import bad_record_schema, read_input, write_output
 from flowc.targets.sql.relations import output_schema
 
 from .dialect import parse, quote_ident, render
@@ -116,8 +116,8 @@ def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:
     started = time.perf_counter()
     plan = compile_datafusion(program)
     bad: dict[str, list[pa.RecordBatch]] = {s.name: [] for s in program.sources}
-    inputs = {s.name: _read(program, io, s, bad[s.name]) for s in program.sources}
-    tables = {t.name: _read(program, io, t) for t in program.tables}
+    inputs = {s.name: read_input(program, io, s, bad[s.name]) for s in program.sources}
+    tables = {t.name: read_input(program, io, t) for t in program.tables}
     wanted = None if collect else {k.view for k in program.sinks}
     ex = execute(program, inputs, tables, wanted, plan)
 
@@ -127,65 +127,17 @@ def run_datafusion(program: ir.Program, collect: bool = False) -> RunResult:
         skipped = sum(b.num_rows for b in bad[s.name])
         result.sources.append(SourceStats(s.name, rows_in=ex.rows_in[s.name], late=late.num_rows, skipped=skipped))
         if isinstance(s.on_late, ir.Connector):
-            _write(program, io, s.on_late, late)
+            write_output(program, io, s.on_late, late)
         if isinstance(s.on_error, ir.Connector):
-            _write(program, io, s.on_error, pa.Table.from_batches(bad[s.name], _error_schema(s)))
+            write_output(program, io, s.on_error, pa.Table.from_batches(bad[s.name], bad_record_schema(s)))
     for k in program.sinks:
         table = ex.outputs[k.view]
-        _write(program, io, k.connector, table)
+        write_output(program, io, k.connector, table)
         result.sinks.append(SinkStats(k.view, describe_connector(program, k.connector), table.num_rows))
     if collect:
         result.tables = dict(ex.outputs)
     result.elapsed = time.perf_counter() - started
     return result
-
-
-def _read(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None = None) -> pa.Table:
-    """A connector's rows with the exact Arrow schema. For a source with `on_error skip / into`, the
-    runtime's lenient readers leave bad records out and append them (error schema batches) to `bad`,
-    so this target sees the same good rows as the local one."""
-    c = what.connector
-    if c.kind == "nexmark":  # the generator's events, materialized (targets/nexmark.py)
-        from flowc.targets import nexmark
-
-        return nexmark.read_table(what)
-    if c.kind == "postgres":  # a table or query in arrival order (targets/postgres/connector.py)
-        from flowc.targets.postgres.connector import read_table as read_postgres
-
-        if getattr(what, "on_error", "fail") != "fail":
-            raise FlowError(Diagnostic(Code.UNSUPPORTED, "on_error skip / into with a postgres source", c.span,
-                                       "PostgreSQL casts each column to its declared type; a bad value "
-                                       "fails the read"))
-        return read_postgres(c, arrow_schema(what.schema), "source" if isinstance(what, ir.Source) else "table")
-    options: dict = {}
-    policy = getattr(what, "on_error", "fail")
-    if policy != "fail" and bad is not None:
-        if isinstance(policy, ir.Connector):
-            _error_schema(what)  # a column clash is a compile error, before any file is read
-        options["on_error"] = bad.append
-    return read_file(program, io, what, options,
-                     fail_hint=f"fix the file, or check the declared schema of '{what.name}'",
-                     skip_hint="a column missing from the file fails the read under every on_error policy")
-
-
-def _error_schema(s: ir.Source) -> pa.Schema:
-    """The schema `on_error into` writes (flowc.runtime.records.error_schema)."""
-    from flowc.runtime.records import META, error_schema
-
-    try:
-        return error_schema(arrow_schema(s.schema))
-    except ValueError as e:
-        raise FlowError(Diagnostic(Code.BAD_CONNECTOR, f"source '{s.name}': {e}", s.span,
-                                   f"rename the column, or use on_error skip; bad records carry "
-                                   f"{', '.join(META)}")) from None
-
-
-def _write(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
-    if c.kind == "postgres":  # one transaction per batch (targets/postgres/connector.py)
-        from flowc.targets.postgres.connector import write_table as write_postgres
-
-        return write_postgres(c, table)
-    write_file(program, io, c, table)
 
 
 def _collect(ctx: SessionContext, sql: str, what: str) -> pa.Table:

@@ -56,3 +56,53 @@ def write_file(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> Non
                 writer.write(batch)
     except OSError as e:
         raise FlowError(Diagnostic(Code.IO, f"cannot write {path}: {e}", c.span)) from None
+
+
+def read_input(program: ir.Program, io, what: ir.Source | ir.Table, bad: list | None = None) -> pa.Table:
+    """A connector's rows with the exact Arrow schema, read whole (the batch targets, and the Flink
+    target's staged inputs). For a source with `on_error skip / into`, the runtime's lenient readers
+    leave bad records out and append them (error schema batches) to `bad`, so the target sees the
+    same good rows as the local one."""
+    c = what.connector
+    if c.kind == "nexmark":  # the generator's events, materialized (targets/nexmark.py)
+        from flowc.targets import nexmark
+
+        return nexmark.read_table(what)
+    if c.kind == "postgres":  # a table or query in arrival order (targets/postgres/connector.py)
+        from flowc.targets.postgres.connector import read_table as read_postgres
+
+        if getattr(what, "on_error", "fail") != "fail":
+            raise FlowError(Diagnostic(Code.UNSUPPORTED, "on_error skip / into with a postgres source", c.span,
+                                       "PostgreSQL casts each column to its declared type; a bad value "
+                                       "fails the read"))
+        return read_postgres(c, arrow_schema(what.schema), "source" if isinstance(what, ir.Source) else "table")
+    options: dict = {}
+    policy = getattr(what, "on_error", "fail")
+    if policy != "fail" and bad is not None:
+        if isinstance(policy, ir.Connector):
+            bad_record_schema(what)  # a column clash is a compile error, before any file is read
+        options["on_error"] = bad.append
+    return read_file(program, io, what, options,
+                     fail_hint=f"fix the file, or check the declared schema of '{what.name}'",
+                     skip_hint="a column missing from the file fails the read under every on_error policy")
+
+
+def bad_record_schema(s: ir.Source) -> pa.Schema:
+    """The schema `on_error into` writes (flowc.runtime.records.error_schema)."""
+    from flowc.runtime.records import META, error_schema
+
+    try:
+        return error_schema(arrow_schema(s.schema))
+    except ValueError as e:
+        raise FlowError(Diagnostic(Code.BAD_CONNECTOR, f"source '{s.name}': {e}", s.span,
+                                   f"rename the column, or use on_error skip; bad records carry "
+                                   f"{', '.join(META)}")) from None
+
+
+def write_output(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
+    """Write a whole result to its connector (a file, stdout, or a PostgreSQL table)."""
+    if c.kind == "postgres":  # one transaction per batch (targets/postgres/connector.py)
+        from flowc.targets.postgres.connector import write_table as write_postgres
+
+        return write_postgres(c, table)
+    write_file(program, io, c, table)
