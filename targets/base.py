@@ -72,3 +72,14 @@ def resolve_env(value: object) -> object:
     if isinstance(value, ir.Env):
         return os.environ.get(value.name, "")
     return value
+
+
+def deploy_name(program: ir.Program) -> str:
+    """A deployment's default name: the program file's stem, or its folder's name for a program.flow."""
+    base = os.path.basename(program.file or "")
+    stem = os.path.splitext(base)[0]
+    if stem in ("", "<input>", "program"):
+        # examples are all program.flow: the folder names the program better
+        # (resolved: inside the folder, base_dir is "." and would name every deployment ".")
+        stem = os.path.basename(os.path.abspath(program.base_dir)) or stem or "flowc"
+    return stem

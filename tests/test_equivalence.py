@@ -134,7 +134,7 @@ def _flink_case(case, flink_jobmanager) -> None:
     if reason is not None:
         pytest.skip(reason)
     note(case.describe())
-    report = check_case(case, batch_sizes=(7,), targets=("local", "flink"))
+    report = check_case(case, batch_sizes=(7,), targets=("local", "datafusion", "flink"))
     _events(case, report)
     _assert_equivalent(report)
 

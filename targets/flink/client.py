@@ -104,6 +104,10 @@ class Gateway:
             pass
         if self.proc.poll() is None:
             self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except Exception:  # noqa: BLE001 - it was killed; the OS reaps it
+            pass
         self._stderr.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
         if Gateway._instance is self:

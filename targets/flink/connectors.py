@@ -64,7 +64,8 @@ def source_options(program: ir.Program, c: ir.Connector, on_error: object = "fai
     """Options of a CREATE TABLE that reads connector c (a source or a table)."""
     if c.kind in ("csv", "jsonl", "parquet"):
         path = resolve_path(program, str(_arg(c, "path")))
-        opts = [("connector", "filesystem"), ("path", path)]
+        # absolute: the cluster's TaskManagers do not run in the program's folder
+        opts = [("connector", "filesystem"), ("path", os.path.abspath(path))]
         notes: list[str] = []
         if c.kind == "csv":
             opts += [("format", "csv"), ("csv.null-literal", ""),
@@ -132,7 +133,7 @@ def sink_options(program: ir.Program, c: ir.Connector, changelog: bool, view: st
     if c.kind in ("csv", "jsonl", "parquet"):
         path = resolve_path(program, str(_arg(c, "path")))
         directory = os.path.splitext(path)[0]
-        opts = [("connector", "filesystem"), ("path", directory)]
+        opts = [("connector", "filesystem"), ("path", os.path.abspath(directory))]
         notes = [f"Flink writes the rows as part files inside the directory {directory} (one or more per "
                  f"parallel sink task, committed at checkpoints and at the end of input), not as the single file "
                  f"{path}; `flowc run --target flink` writes {path} itself"]

@@ -215,7 +215,11 @@ class FlinkExpressions(SqlExpressions):
         return super().aggregate(a)
 
     def aggregate_result(self, a: ir.AggCall, out):
-        return out if a.fn in ("count", "count_distinct") else self.exact(out, a.type)
+        # COUNT is BIGINT, MIN/MAX keep their argument's type, SUM/AVG of BIGINT/DOUBLE (integers are
+        # widened above) too; only decimal sums and averages need the cast to the IR's precision
+        if a.fn in ("count", "count_distinct", "min", "max") or a.type in (T.BIGINT, T.DOUBLE):
+            return out
+        return self.exact(out, a.type)
 
 
 # IR functions whose Flink result type is already the IR's (no cast needed)

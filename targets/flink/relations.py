@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from flowc.compiler import ir
 from flowc.compiler import types as T
-from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.diagnostics import Code, UnsupportedFeature
 from flowc.compiler.properties import conjuncts, join_kind_in
 from flowc.compiler.span import Span
 from flowc.targets.sql.expressions import col, lit_int
@@ -105,7 +105,7 @@ class RelCompiler:
         self.views = views  # earlier views, as compiled (their hidden columns and time attributes)
         self.scans = scans  # sources' on-time views and tables, as they read
         self.ctes: list[exp.CTE] = []
-        self.notes: list[tuple[str, Span | None]] = []
+        self.notes: list[tuple[Code, str, Span | None]] = []  # named differences: code, message, span
         self._n = 0
 
     def fresh(self, stem: str) -> str:
@@ -413,6 +413,15 @@ class RelCompiler:
         kind = join_kind_in(self.program, r)
         left = self.compile(r.input)
         right = self.compile(r.right)
+        if kind == "interval":
+            names = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
+            rtimes = {names[c]: t for c, t in right.times.items()}
+            _, bounded = _bounds_on_attributes(r.condition, {**left.times, **rtimes}, left.attrs,
+                                               frozenset(names.get(a, a) for a in right.attrs))
+            if not bounded:
+                # no time attribute on a side (after a session, a regular join): Flink's regular join,
+                # which keeps the same rows (and all their state; a left one updates)
+                kind = "regular"
         if kind == "regular":
             left, right = self.plain(left, r.input.schema), self.plain(right, r.right.schema)
         # the right side's columns under their output names, so the condition (typed over the
@@ -438,7 +447,7 @@ class RelCompiler:
         cond = r.condition
         side = "left" if r.kind == "left" else None
         if kind == "interval":
-            cond = _bounds_on_attributes(r.condition, times, left.attrs | rattrs)
+            cond, _ = _bounds_on_attributes(r.condition, times, left.attrs, frozenset(rattrs))
         elif kind == "window":
             cond = ir.Call("and", (r.condition, ir.Call(
                 "eq", (ir.ColumnRef("window_end", T.TIMESTAMP),
@@ -484,7 +493,7 @@ class RelCompiler:
             q = exp.select(*self.cols(ir.schema_names(r.schema))).from_(lsub) \
                 .join(rsub, on=X.expr(r.condition), join_type=side)
             self.notes.append((
-                f"view '{self.view_name}': the lookup join with table '{r.right.name}' is a regular join on Flink "
+                Code.FLINK_LOOKUP_JOIN, f"view '{self.view_name}': the lookup join with table '{r.right.name}' is a regular join on Flink "
                 "(the table's primary key is not in the condition, or the stream has no event time): a change of "
                 "the table re-emits the rows it joined, and time attributes end there", r.span))
             return Rel(q, ir.schema_names(r.schema), append=False)
@@ -511,11 +520,13 @@ class RelCompiler:
                                "before the aggregate or join that updates its rows")
         order = col(PROCTIME) if inner.proctime else None
         if order is not None and self._regrouped(r.input):
-            self.notes.append((f"view '{self.view_name}': distinct {', '.join(r.keys)} keeps one of the first rows per "
+            self.notes.append((Code.FLINK_ARBITRARY_DISTINCT,
+                               f"view '{self.view_name}': distinct {', '.join(r.keys)} keeps one of the first rows per "
                                "key on Flink: after a distinct or a lookup join Flink's parallel tasks interleave the "
                                "rows, so the arrival order of the source is not kept", r.span))
         if order is None:
-            self.notes.append((f"view '{self.view_name}': distinct {', '.join(r.keys)} keeps an arbitrary row per key "
+            self.notes.append((Code.FLINK_ARBITRARY_DISTINCT,
+                               f"view '{self.view_name}': distinct {', '.join(r.keys)} keeps an arbitrary row per key "
                                "on Flink: its input does not come in one source's arrival order", r.span))
             # any row: Flink's processing order of this input
             inner = self._with_proctime(inner)
@@ -662,9 +673,14 @@ def _shift_of(e: ir.Expr) -> tuple[str, int] | None:
     return None
 
 
-def _bounds_on_attributes(cond: ir.Expr, times: dict[str, Time], attrs: frozenset[str]) -> ir.Expr:
+def _bounds_on_attributes(cond: ir.Expr, times: dict[str, Time], left_attrs: frozenset[str],
+                          right_attrs: frozenset[str]) -> tuple[ir.Expr, bool]:
     """The join condition with every watermarked time column written as its time attribute plus a
-    constant, so Flink sees the interval join's bounds on two time attributes."""
+    constant, so Flink sees the interval join's bounds on two time attributes; and whether some
+    conjunct bounds an attribute of each side (else Flink plans a regular join)."""
+    attrs = left_attrs | right_attrs
+    bounded = False
+
     def to_attr(ref: ir.ColumnRef) -> ir.Expr:
         t = times.get(ref.name)
         if t is None or t.attr not in attrs:
@@ -679,11 +695,13 @@ def _bounds_on_attributes(cond: ir.Expr, times: dict[str, Time], attrs: frozense
         if isinstance(c, ir.Call) and c.fn in ("lt", "le", "gt", "ge", "eq") and all(
                 a.type in (T.TIMESTAMP, T.TIMESTAMPTZ) for a in c.args):
             c = ir.map_columns(c, to_attr)
+            used = ir.columns_used(c)
+            bounded = bounded or (bool(used & left_attrs) and bool(used & right_attrs))
         parts.append(c)
     out = parts[0]
     for p in parts[1:]:
         out = ir.Call("and", (out, p), T.BOOL)
-    return out
+    return out, bounded
 
 
 def _covered_keys(r: ir.Join, pk: tuple[str, ...]) -> bool:

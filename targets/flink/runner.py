@@ -2,7 +2,8 @@
 exactly as the other targets do.
 
     read inputs (flowc's readers) -> stage them as JSON lines -> compile with staging (sqlgen.py)
-    -> a cluster (--jobmanager, $FLOWC_FLINK_JOBMANAGER, or a local one started for this run)
+    -> a cluster (--jobmanager, $FLOWC_FLINK_JOBMANAGER, the one `flowc flink start` started, or a
+       local one started for this run and stopped after it)
     -> one job (EXECUTE STATEMENT SET) -> read the staged outputs -> write late rows and sinks
 
 Everything that decides which rows come out runs in Flink: lateness, windows, joins, aggregates.
@@ -28,7 +29,9 @@ from flowc.targets.sql.connectors import bad_record_schema, read_input, write_ou
 from sqlglot import exp
 
 from . import cluster as clusters
+from . import rest
 from .client import FlinkError, Session
+from .commands import running_address
 from .dialect import to_sql
 from .expressions import TARGET
 from .sqlgen import FlinkPlan, Staging, compile_flink
@@ -54,7 +57,7 @@ def run_flink(program: ir.Program, jobmanager: str | None = None, parallelism: i
         clusters.java()
     except clusters.FlinkUnavailable as e:
         raise unavailable(e) from None
-    jobmanager = jobmanager or os.environ.get(JOBMANAGER_ENV) or None
+    jobmanager = jobmanager or os.environ.get(JOBMANAGER_ENV) or running_address() or None
     with ExitStack() as stack:
         # a cluster for this run starts while the inputs are read and the job is planned
         starter = _ClusterStarter() if jobmanager is None else None
@@ -77,6 +80,11 @@ def run_flink(program: ir.Program, jobmanager: str | None = None, parallelism: i
         views = tuple(v.name for v in program.views) if collect else tuple(dict.fromkeys(k.view for k in program.sinks))
         plan = compile_flink(program, Staging(inputs, os.path.join(work, "out"), views))
         address = jobmanager if jobmanager is not None else starter.address()  # type: ignore[union-attr]
+        if jobmanager is not None and not rest.reachable(address):
+            raise FlowError(Diagnostic(Code.IO, f"no Flink cluster answers at {address}", None,
+                                       "check --jobmanager / $FLOWC_FLINK_JOBMANAGER (the REST address, HOST:PORT), "
+                                       "start one with `flowc flink start`, or name none and flowc starts one "
+                                       "for the run"))
         run_plan(plan, address, parallelism or DEFAULT_PARALLELISM, job_name=_job_name(program))
         result = _collect(program, plan, rows_in, bad, collect)
     result.elapsed = time.perf_counter() - started

@@ -256,8 +256,7 @@ def _view(plan: FlinkPlan, program: ir.Program, v: ir.View, scans: dict[str, Rel
     if rc.ctes:
         query.set("with_", exp.With(expressions=rc.ctes))
     plan.statements.append(_create_view(v.name, query))
-    for message, span in rc.notes:
-        code = Code.FLINK_LOOKUP_JOIN if "lookup join" in message else Code.FLINK_ARBITRARY_DISTINCT
+    for code, message, span in rc.notes:
         _warn(plan, code, message, span or v.span)
     if v.emit == "changes" and rel.append and any(isinstance(n, ir.Aggregate) and n.window is not None
                                                  for n in ir.walk(v.plan)):

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
+from flowc.targets.base import deploy_name
 
 from .connect import Secrets, connect, display_dsn, first_line, resolve_dsn
 from .dialect import quote_ident
@@ -115,15 +116,6 @@ class DeployPlan:
 
 
 # ---------------------------------------------------------------- the objects of a program
-
-
-def deploy_name(program: ir.Program) -> str:
-    base = os.path.basename(program.file or "")
-    stem = os.path.splitext(base)[0]
-    if stem in ("", "<input>", "program"):
-        # examples are all program.flow: the folder names the program better
-        stem = os.path.basename(os.path.normpath(program.base_dir)) or stem or "flowc"
-    return stem
 
 
 def deploy_objects(program: ir.Program, target: str) -> tuple[list[DeployObject], list[str]]:

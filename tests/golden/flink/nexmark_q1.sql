@@ -1,0 +1,49 @@
+CREATE TABLE `bid__raw` (
+  `auction` BIGINT,
+  `bidder` BIGINT,
+  `price` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `extra` STRING,
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `bid` AS
+SELECT
+  `auction`,
+  `bidder`,
+  `price`,
+  `__rowtime` AS `date_time`,
+  `extra`,
+  `__proctime`
+FROM `bid__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TEMPORARY VIEW `q1` AS
+SELECT
+  `auction`,
+  `bidder`,
+  CAST(0.908E0 * CAST(`price` AS DOUBLE) AS DOUBLE) AS `price`,
+  `date_time`,
+  `extra`,
+  `__proctime`
+FROM (
+  SELECT
+    `auction`,
+    `bidder`,
+    `price`,
+    `date_time`,
+    `extra`,
+    `__proctime`
+  FROM `bid`
+) AS `__q1`;

@@ -1,0 +1,48 @@
+CREATE TABLE `bid__raw` (
+  `auction` BIGINT,
+  `price` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `bid` AS
+SELECT
+  `auction`,
+  `price`,
+  `__rowtime` AS `date_time`,
+  `__proctime`
+FROM `bid__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TEMPORARY VIEW `q2` AS
+SELECT
+  `auction`,
+  `price`,
+  `__proctime`
+FROM (
+  SELECT
+    `auction`,
+    `price`,
+    `__proctime`
+  FROM (
+    SELECT
+      `auction`,
+      `price`,
+      `date_time`,
+      `__proctime`
+    FROM `bid`
+  ) AS `__q1`
+) AS `__q2`
+WHERE
+  CAST(MOD(`auction`, 123) AS BIGINT) = 0;

@@ -1,0 +1,118 @@
+CREATE TABLE `bid__raw` (
+  `auction` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `bid` AS
+SELECT
+  `auction`,
+  `__rowtime` AS `date_time`,
+  `__proctime`
+FROM `bid__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TEMPORARY VIEW `auction_bids` AS
+SELECT
+  `auction`,
+  `window_start`,
+  `window_end`,
+  COUNT(*) AS `num`,
+  `window_time` AS `__wt1`
+FROM TABLE(HOP(TABLE `bid`, DESCRIPTOR(`date_time`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+GROUP BY
+  `auction`,
+  `window_start`,
+  `window_end`,
+  `window_time`;
+
+CREATE TEMPORARY VIEW `max_bids` AS
+WITH `max_bids__w3` AS (
+  SELECT
+    `window_start`,
+    `num`,
+    `__wt1` AS `__t1`
+  FROM (
+    SELECT
+      `auction`,
+      `window_start`,
+      `window_end`,
+      `num`,
+      `__wt1`
+    FROM `auction_bids`
+  ) AS `__q2`
+)
+SELECT
+  `window_start` - INTERVAL '9.999' SECOND AS `window_start`,
+  `window_end` - INTERVAL '9.999' SECOND AS `window_end`,
+  MAX(`num`) AS `maxn`,
+  `window_time` AS `__wt4`
+FROM TABLE(TUMBLE(TABLE `max_bids__w3`, DESCRIPTOR(`__t1`), INTERVAL '2' SECOND, INTERVAL '1.999' SECOND))
+GROUP BY
+  `window_start`,
+  `window_end`,
+  `window_time`;
+
+CREATE TEMPORARY VIEW `q5` AS
+SELECT
+  `auction`,
+  `num`,
+  `window_start`,
+  `__wt1` AS `__t5`
+FROM (
+  SELECT
+    `auction`,
+    `window_start`,
+    `window_end`,
+    `num`,
+    `m_window_start`,
+    `m_window_end`,
+    `maxn`,
+    `__wt1`,
+    `__r1`
+  FROM (
+    SELECT
+      `auction`,
+      `window_start`,
+      `window_end`,
+      `num`,
+      `__wt1`
+    FROM `auction_bids`
+  ) AS `__q4`
+  INNER JOIN (
+    SELECT
+      `window_start` AS `m_window_start`,
+      `window_end` AS `m_window_end`,
+      `maxn`,
+      `__wt4` AS `__r1`
+    FROM (
+      SELECT
+        `window_start`,
+        `window_end`,
+        `maxn`,
+        `__wt4`
+      FROM `max_bids`
+    ) AS `__q2`
+  ) AS `__r3`
+    ON (
+      (
+        `__wt1` - INTERVAL '9.999' SECOND
+      ) = (
+        `__r1` - INTERVAL '11.998' SECOND
+      )
+    )
+    AND (
+      `num` >= `maxn`
+    )
+) AS `__q6`;

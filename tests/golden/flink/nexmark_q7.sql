@@ -1,0 +1,120 @@
+CREATE TABLE `bid__raw` (
+  `auction` BIGINT,
+  `bidder` BIGINT,
+  `price` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `extra` STRING,
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `bid` AS
+SELECT
+  `auction`,
+  `bidder`,
+  `price`,
+  `__rowtime` AS `date_time`,
+  `extra`,
+  `__proctime`
+FROM `bid__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TEMPORARY VIEW `max_price` AS
+WITH `max_price__w2` AS (
+  SELECT
+    `price`,
+    `date_time`,
+    `__proctime`
+  FROM (
+    SELECT
+      `auction`,
+      `bidder`,
+      `price`,
+      `date_time`,
+      `extra`,
+      `__proctime`
+    FROM `bid`
+  ) AS `__q1`
+)
+SELECT
+  `window_start`,
+  `window_end`,
+  MAX(`price`) AS `maxprice`,
+  `window_time` AS `__wt3`
+FROM TABLE(TUMBLE(TABLE `max_price__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+GROUP BY
+  `window_start`,
+  `window_end`,
+  `window_time`;
+
+CREATE TEMPORARY VIEW `q7` AS
+SELECT
+  `auction`,
+  `price`,
+  `bidder`,
+  `date_time`,
+  `extra`
+FROM (
+  SELECT
+    `auction`,
+    `bidder`,
+    `price`,
+    `date_time`,
+    `extra`,
+    `window_start`,
+    `window_end`,
+    `maxprice`,
+    `__r1`
+  FROM (
+    SELECT
+      `auction`,
+      `bidder`,
+      `price`,
+      `date_time`,
+      `extra`,
+      `__proctime`
+    FROM `bid`
+  ) AS `__q4`
+  INNER JOIN (
+    SELECT
+      `window_start`,
+      `window_end`,
+      `maxprice`,
+      `__wt3` AS `__r1`
+    FROM (
+      SELECT
+        `window_start`,
+        `window_end`,
+        `maxprice`,
+        `__wt3`
+      FROM `max_price`
+    ) AS `__q2`
+  ) AS `__r3`
+    ON (
+      (
+        `price` = `maxprice`
+      )
+      AND (
+        `date_time` >= (
+          (
+            `__r1` + INTERVAL '0.001' SECOND
+          ) - INTERVAL '10' SECOND
+        )
+      )
+    )
+    AND (
+      `date_time` <= (
+        `__r1` + INTERVAL '0.001' SECOND
+      )
+    )
+) AS `__q5`;

@@ -1,0 +1,138 @@
+CREATE TABLE `person__raw` (
+  `id` BIGINT,
+  `name` STRING,
+  `date_time` TIMESTAMP(3),
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `person` AS
+SELECT
+  `id`,
+  `name`,
+  `__rowtime` AS `date_time`,
+  `__proctime`
+FROM `person__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TABLE `auction__raw` (
+  `seller` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `__proctime` AS PROCTIME(),
+  `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
+  WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
+)
+
+WITH (
+  'connector' = 'nexmark'
+);
+
+CREATE TEMPORARY VIEW `auction` AS
+SELECT
+  `seller`,
+  `__rowtime` AS `date_time`,
+  `__proctime`
+FROM `auction__raw`
+WHERE
+  NOT `date_time` IS NULL
+  AND (
+    CURRENT_WATERMARK(`__rowtime`) IS NULL
+    OR `__rowtime` > CURRENT_WATERMARK(`__rowtime`)
+  );
+
+CREATE TEMPORARY VIEW `new_people` AS
+SELECT
+  `id`,
+  `name`,
+  `window_start`,
+  `window_end`,
+  COUNT(*) AS `n`,
+  `window_time` AS `__wt1`
+FROM TABLE(TUMBLE(TABLE `person`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+GROUP BY
+  `id`,
+  `name`,
+  `window_start`,
+  `window_end`,
+  `window_time`;
+
+CREATE TEMPORARY VIEW `sellers` AS
+SELECT
+  `seller`,
+  `window_start`,
+  `window_end`,
+  COUNT(*) AS `n`,
+  `window_time` AS `__wt1`
+FROM TABLE(TUMBLE(TABLE `auction`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+GROUP BY
+  `seller`,
+  `window_start`,
+  `window_end`,
+  `window_time`;
+
+CREATE TEMPORARY VIEW `q8` AS
+SELECT
+  `id`,
+  `name`,
+  `window_start` AS `starttime`
+FROM (
+  SELECT
+    `id`,
+    `name`,
+    `window_start`,
+    `window_end`,
+    `n`,
+    `seller`,
+    `a_window_start`,
+    `a_window_end`,
+    `a_n`,
+    `__wt1`,
+    `__r1`
+  FROM (
+    SELECT
+      `id`,
+      `name`,
+      `window_start`,
+      `window_end`,
+      `n`,
+      `__wt1`
+    FROM `new_people`
+  ) AS `__q4`
+  INNER JOIN (
+    SELECT
+      `seller`,
+      `window_start` AS `a_window_start`,
+      `window_end` AS `a_window_end`,
+      `n` AS `a_n`,
+      `__wt1` AS `__r1`
+    FROM (
+      SELECT
+        `seller`,
+        `window_start`,
+        `window_end`,
+        `n`,
+        `__wt1`
+      FROM `sellers`
+    ) AS `__q2`
+  ) AS `__r3`
+    ON (
+      (
+        `id` = `seller`
+      ) AND (
+        `window_start` = `a_window_start`
+      )
+    )
+    AND (
+      `window_end` = `a_window_end`
+    )
+) AS `__q5`;
