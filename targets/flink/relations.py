@@ -415,7 +415,7 @@ class RelCompiler:
         right = self.compile(r.right)
         if kind == "interval":
             names = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
-            rtimes = {names[c]: t for c, t in right.times.items()}
+            rtimes = {names[c]: Time(names.get(t.attr, t.attr), t.shift) for c, t in right.times.items()}
             _, bounded = _bounds_on_attributes(r.condition, {**left.times, **rtimes}, left.attrs,
                                                frozenset(names.get(a, a) for a in right.attrs))
             if not bounded:
