@@ -399,3 +399,30 @@ def test_deploy_submits_one_job_per_sink_and_replaces_only_what_changed(tmp_path
     plan = deployed(15, dry_run=True)
     assert [(s.action, s.sink) for s in plan.steps] == [("keep", "counts__sink"), ("replace", "big__sink")]
     assert "INSERT INTO `big__sink`" in plan.render() and "INSERT INTO `counts__sink`" not in plan.render()
+
+
+# ---------------------------------------------------------------- Nexmark
+
+
+NEXMARK = sorted(p.stem for p in (ROOT / "benchmarks" / "nexmark").glob("q*.flow"))
+
+
+@pytest.mark.parametrize("query", NEXMARK)
+def test_nexmark_on_flink_equals_local(query: str, flink_jobmanager: str, monkeypatch) -> None:
+    """Every Nexmark query of benchmarks/nexmark over the same generated events: Flink's rows are
+    the local runtime's (each view consolidated)."""
+    import dataclasses
+
+    from flowc.testing.differential import diff_multisets
+
+    monkeypatch.setenv("NEXMARK_EVENTS", "4000")
+    monkeypatch.setenv("NEXMARK_SEED", "11")
+    program = pipeline.to_ir(pipeline.load_program(str(ROOT / "benchmarks" / "nexmark" / f"{query}.flow")))
+    program = dataclasses.replace(program, sinks=())
+    local = pipeline.run(program, "local", collect=True).tables
+    flink = pipeline.run(program, "flink", collect=True, jobmanager=flink_jobmanager).tables
+    for v in program.views:
+        want, _ = consolidate(table_rows(local[v.name]), v.emit == "changes")
+        got, problems = consolidate(table_rows(flink[v.name]), v.emit == "changes")
+        assert not problems
+        assert diff_multisets(want, got) is None, (v.name, diff_multisets(want, got))

@@ -163,6 +163,8 @@ def flink_dist() -> Path:
     for location in (spec.submodule_search_locations or []) if spec else []:
         folder = Path(location)
         if any((folder / "lib").glob("flink-dist*.jar")):
+            if importlib.util.find_spec("py4j") is None:  # the client's bridge to the JVM, same extra
+                raise FlinkUnavailable(FLINK_EXTRA_HINT + "; py4j is missing")
             return folder
     raise FlinkUnavailable(FLINK_EXTRA_HINT)
 

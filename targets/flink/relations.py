@@ -38,6 +38,7 @@ from .expressions import MILLI, TARGET, X, interval
 PROCTIME = "__proctime"
 WS = "__ws"  # a computed window's start
 HOP = "__hop"  # the window number of a computed hop window
+TVF_COLUMNS = ("window_start", "window_end", "window_time")  # what a window function appends
 RANK = "__rn"
 ORDER = "__order"
 HIDDEN_PREFIX = "__"
@@ -334,26 +335,31 @@ class RelCompiler:
             q = exp.select(*keys, _alias(ws, "window_start"), _alias(_add(ws.copy(), w.size), "window_end"), *aggs) \
                 .from_(self.sub(with_ws)).group_by(*(k.copy() for k in keys), ws.copy())
             return Rel(q, ir.schema_names(r.schema), append=False)
-        # a key that is a time (an attribute, or one shifted) is grouped by a plain copy: Flink takes
-        # a group key or partition key that follows the rowtime for a second time attribute and
-        # plans an updating aggregate, or a session partitioned by its own time column fails
+        # The window function reads exactly what the aggregate needs, each in a column of its own:
+        # - the keys; a key that is a time (an attribute, or one shifted) as a plain copy `__key_<k>`:
+        #   Flink takes a key that follows the rowtime for a second time attribute and plans an
+        #   updating aggregate, and a session cannot be partitioned by its own time column;
+        # - each aggregate's argument as `__argN`: an argument Calcite simplifies to a partition key
+        #   (`count(k * 1) by k`) otherwise repeats the key in the projection under the aggregate,
+        #   which Flink 2.3 cannot plan (FlinkRelMdWindowProperties.updateWindowSpec: checkArgument);
+        # - the time attribute, as `__time` where the input has a column named like the window
+        #   function's own (window_start, window_end, window_time: q5 windows on window_start).
+        t0 = self._time_of(inner, w)
         timed = {k for k in r.keys if k in inner.attrs or k in inner.times}
-        if timed:
-            inner = self._with_key_copies(inner, timed)
+        items = [_alias(exp.Cast(this=col(k), to=_plain_time()), _key_copy(k)) if k in timed else col(k)
+                 for k in r.keys]
+        moved = [(f"__arg{i}", a) for i, a in enumerate(r.aggs) if a.arg is not None]
+        items += [_alias(X.expr(a.arg), n) for n, a in moved]
+        attr = "__time" if t0.attr in TVF_COLUMNS or t0.attr in r.keys else t0.attr
+        items.append(_alias(col(t0.attr), attr))
+        names = tuple(_key_copy(k) if k in timed else k for k in r.keys) + tuple(n for n, _ in moved) + (attr,)
+        inner = Rel(exp.select(*items).from_(self.sub(inner)), (), names, {w.time_col: Time(attr, t0.shift)},
+                    frozenset({attr}), True)
+        argument = dict((id(a), n) for n, a in moved)
+        aggs = [_alias(X.aggregate(ir.AggCall(a.name, a.fn, ir.ColumnRef(argument[id(a)], a.arg.type), a.type,
+                                              span=a.span)) if a.arg is not None else X.aggregate(a), a.name)
+                for a in r.aggs]
         partition = tuple(_key_copy(k) if k in timed else k for k in r.keys) if w.kind == "session" else ()
-        if w.kind == "session" and any(a.arg is not None for a in r.aggs):
-            # each argument computed below the window function in a column of its own: an argument
-            # Calcite simplifies to a partition key (`count(k * 1) by k`) otherwise makes the
-            # projection under the aggregate repeat that key, which Flink 2.3 cannot plan
-            # (FlinkRelMdWindowProperties.updateWindowSpec: checkArgument)
-            moved = [(f"__arg{i}", a) for i, a in enumerate(r.aggs) if a.arg is not None]
-            q = exp.select(*self.cols(inner.names), *(_alias(X.expr(a.arg), n) for n, a in moved)) \
-                .from_(self.sub(inner))
-            inner = replace(inner, query=q, hidden=inner.hidden + tuple(n for n, _ in moved))
-            names = dict((id(a), n) for n, a in moved)
-            aggs = [_alias(X.aggregate(ir.AggCall(a.name, a.fn, ir.ColumnRef(names[id(a)], a.arg.type), a.type,
-                                                  span=a.span)) if a.arg is not None else X.aggregate(a), a.name)
-                    for a in r.aggs]
         tvf, t = self._tvf(inner, w, partition=partition)
         keys = [_alias(col(_key_copy(k)), k) if k in timed else col(k) for k in r.keys]
         group = [col(_key_copy(k)) if k in timed else col(k) for k in r.keys]

@@ -34,31 +34,37 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `per_channel` AS
-WITH `per_channel__w2` AS (
+WITH `per_channel__w3` AS (
   SELECT
-    `price`,
     `channel`,
-    `date_time`,
-    `__proctime`
+    `price` AS `__arg1`,
+    `date_time`
   FROM (
     SELECT
-      `auction`,
-      `bidder`,
       `price`,
       `channel`,
       `date_time`,
       `__proctime`
-    FROM `bids`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `auction`,
+        `bidder`,
+        `price`,
+        `channel`,
+        `date_time`,
+        `__proctime`
+      FROM `bids`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `channel`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  SUM(CAST(`price` AS BIGINT)) AS `total`,
-  `window_time` AS `__wt3`
-FROM TABLE(HOP(TABLE `per_channel__w2`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
+  SUM(CAST(`__arg1` AS BIGINT)) AS `total`,
+  `window_time` AS `__wt4`
+FROM TABLE(HOP(TABLE `per_channel__w3`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
 GROUP BY
   `channel`,
   `window_start`,

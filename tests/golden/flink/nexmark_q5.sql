@@ -24,13 +24,25 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `auction_bids` AS
+WITH `auction_bids__w2` AS (
+  SELECT
+    `auction`,
+    `date_time`
+  FROM (
+    SELECT
+      `auction`,
+      `date_time`,
+      `__proctime`
+    FROM `bid`
+  ) AS `__q1`
+)
 SELECT
   `auction`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `num`,
-  `window_time` AS `__wt1`
-FROM TABLE(HOP(TABLE `bid`, DESCRIPTOR(`date_time`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+  `window_time` AS `__wt3`
+FROM TABLE(HOP(TABLE `auction_bids__w2`, DESCRIPTOR(`date_time`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
 GROUP BY
   `auction`,
   `window_start`,
@@ -38,27 +50,32 @@ GROUP BY
   `window_time`;
 
 CREATE TEMPORARY VIEW `max_bids` AS
-WITH `max_bids__w3` AS (
+WITH `max_bids__w4` AS (
   SELECT
-    `window_start`,
-    `num`,
-    `__wt1` AS `__t1`
+    `num` AS `__arg0`,
+    `__t1`
   FROM (
     SELECT
-      `auction`,
       `window_start`,
-      `window_end`,
       `num`,
-      `__wt1`
-    FROM `auction_bids`
-  ) AS `__q2`
+      `__wt3` AS `__t1`
+    FROM (
+      SELECT
+        `auction`,
+        `window_start`,
+        `window_end`,
+        `num`,
+        `__wt3`
+      FROM `auction_bids`
+    ) AS `__q2`
+  ) AS `__q3`
 )
 SELECT
   `window_start` - INTERVAL '9.999' SECOND AS `window_start`,
   `window_end` - INTERVAL '9.999' SECOND AS `window_end`,
-  MAX(`num`) AS `maxn`,
-  `window_time` AS `__wt4`
-FROM TABLE(TUMBLE(TABLE `max_bids__w3`, DESCRIPTOR(`__t1`), INTERVAL '2' SECOND, INTERVAL '1.999' SECOND))
+  MAX(`__arg0`) AS `maxn`,
+  `window_time` AS `__wt5`
+FROM TABLE(TUMBLE(TABLE `max_bids__w4`, DESCRIPTOR(`__t1`), INTERVAL '2' SECOND, INTERVAL '1.999' SECOND))
 GROUP BY
   `window_start`,
   `window_end`,
@@ -69,7 +86,7 @@ SELECT
   `auction`,
   `num`,
   `window_start`,
-  `__wt1` AS `__t5`
+  `__wt3` AS `__t5`
 FROM (
   SELECT
     `auction`,
@@ -79,7 +96,7 @@ FROM (
     `m_window_start`,
     `m_window_end`,
     `maxn`,
-    `__wt1`,
+    `__wt3`,
     `__r1`
   FROM (
     SELECT
@@ -87,7 +104,7 @@ FROM (
       `window_start`,
       `window_end`,
       `num`,
-      `__wt1`
+      `__wt3`
     FROM `auction_bids`
   ) AS `__q4`
   INNER JOIN (
@@ -95,19 +112,19 @@ FROM (
       `window_start` AS `m_window_start`,
       `window_end` AS `m_window_end`,
       `maxn`,
-      `__wt4` AS `__r1`
+      `__wt5` AS `__r1`
     FROM (
       SELECT
         `window_start`,
         `window_end`,
         `maxn`,
-        `__wt4`
+        `__wt5`
       FROM `max_bids`
     ) AS `__q2`
   ) AS `__r3`
     ON (
       (
-        `__wt1` - INTERVAL '9.999' SECOND
+        `__wt3` - INTERVAL '9.999' SECOND
       ) = (
         `__r1` - INTERVAL '11.998' SECOND
       )

@@ -30,28 +30,33 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `max_price` AS
-WITH `max_price__w2` AS (
+WITH `max_price__w3` AS (
   SELECT
-    `price`,
-    `date_time`,
-    `__proctime`
+    `price` AS `__arg0`,
+    `date_time`
   FROM (
     SELECT
-      `auction`,
-      `bidder`,
       `price`,
       `date_time`,
-      `extra`,
       `__proctime`
-    FROM `bid`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `auction`,
+        `bidder`,
+        `price`,
+        `date_time`,
+        `extra`,
+        `__proctime`
+      FROM `bid`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `window_start`,
   `window_end`,
-  MAX(`price`) AS `maxprice`,
-  `window_time` AS `__wt3`
-FROM TABLE(TUMBLE(TABLE `max_price__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  MAX(`__arg0`) AS `maxprice`,
+  `window_time` AS `__wt4`
+FROM TABLE(TUMBLE(TABLE `max_price__w3`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `window_start`,
   `window_end`,
@@ -90,13 +95,13 @@ FROM (
       `window_start`,
       `window_end`,
       `maxprice`,
-      `__wt3` AS `__r1`
+      `__wt4` AS `__r1`
     FROM (
       SELECT
         `window_start`,
         `window_end`,
         `maxprice`,
-        `__wt3`
+        `__wt4`
       FROM `max_price`
     ) AS `__q2`
   ) AS `__r3`

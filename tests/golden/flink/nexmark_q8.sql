@@ -51,14 +51,28 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `new_people` AS
+WITH `new_people__w2` AS (
+  SELECT
+    `id`,
+    `name`,
+    `date_time`
+  FROM (
+    SELECT
+      `id`,
+      `name`,
+      `date_time`,
+      `__proctime`
+    FROM `person`
+  ) AS `__q1`
+)
 SELECT
   `id`,
   `name`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt1`
-FROM TABLE(TUMBLE(TABLE `person`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  `window_time` AS `__wt3`
+FROM TABLE(TUMBLE(TABLE `new_people__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `id`,
   `name`,
@@ -67,13 +81,25 @@ GROUP BY
   `window_time`;
 
 CREATE TEMPORARY VIEW `sellers` AS
+WITH `sellers__w2` AS (
+  SELECT
+    `seller`,
+    `date_time`
+  FROM (
+    SELECT
+      `seller`,
+      `date_time`,
+      `__proctime`
+    FROM `auction`
+  ) AS `__q1`
+)
 SELECT
   `seller`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt1`
-FROM TABLE(TUMBLE(TABLE `auction`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  `window_time` AS `__wt3`
+FROM TABLE(TUMBLE(TABLE `sellers__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `seller`,
   `window_start`,
@@ -96,7 +122,7 @@ FROM (
     `a_window_start`,
     `a_window_end`,
     `a_n`,
-    `__wt1`,
+    `__wt3`,
     `__r1`
   FROM (
     SELECT
@@ -105,7 +131,7 @@ FROM (
       `window_start`,
       `window_end`,
       `n`,
-      `__wt1`
+      `__wt3`
     FROM `new_people`
   ) AS `__q4`
   INNER JOIN (
@@ -114,14 +140,14 @@ FROM (
       `window_start` AS `a_window_start`,
       `window_end` AS `a_window_end`,
       `n` AS `a_n`,
-      `__wt1` AS `__r1`
+      `__wt3` AS `__r1`
     FROM (
       SELECT
         `seller`,
         `window_start`,
         `window_end`,
         `n`,
-        `__wt1`
+        `__wt3`
       FROM `sellers`
     ) AS `__q2`
   ) AS `__r3`

@@ -190,13 +190,24 @@ FROM (
 ) AS `__q7`;
 
 CREATE TEMPORARY VIEW `per_key` AS
+WITH `per_key__w2` AS (
+  SELECT
+    `key`,
+    `date_time`
+  FROM (
+    SELECT
+      `key`,
+      `date_time`
+    FROM `times`
+  ) AS `__q1`
+)
 SELECT
   `key`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt1`
-FROM TABLE(TUMBLE(TABLE `times`, DESCRIPTOR(`date_time`), INTERVAL '1' MINUTE))
+  `window_time` AS `__wt3`
+FROM TABLE(TUMBLE(TABLE `per_key__w2`, DESCRIPTOR(`date_time`), INTERVAL '1' MINUTE))
 GROUP BY
   `key`,
   `window_start`,

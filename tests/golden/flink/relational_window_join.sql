@@ -221,29 +221,34 @@ INNER JOIN (
   );
 
 CREATE TEMPORARY VIEW `counts` AS
-WITH `counts__w2` AS (
+WITH `counts__w3` AS (
   SELECT
     `auction`,
-    `date_time`,
-    `__proctime`
+    `date_time`
   FROM (
     SELECT
       `auction`,
-      `bidder`,
-      `price`,
-      `channel`,
       `date_time`,
       `__proctime`
-    FROM `bids`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `auction`,
+        `bidder`,
+        `price`,
+        `channel`,
+        `date_time`,
+        `__proctime`
+      FROM `bids`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `auction`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt3`
-FROM TABLE(HOP(TABLE `counts__w2`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
+  `window_time` AS `__wt4`
+FROM TABLE(HOP(TABLE `counts__w3`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
 GROUP BY
   `auction`,
   `window_start`,
@@ -251,28 +256,33 @@ GROUP BY
   `window_time`;
 
 CREATE TEMPORARY VIEW `seller_counts` AS
-WITH `seller_counts__w2` AS (
+WITH `seller_counts__w3` AS (
   SELECT
     `id`,
-    `date_time`,
-    `__proctime`
+    `date_time`
   FROM (
     SELECT
       `id`,
-      `seller`,
-      `category`,
       `date_time`,
       `__proctime`
-    FROM `auctions`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `id`,
+        `seller`,
+        `category`,
+        `date_time`,
+        `__proctime`
+      FROM `auctions`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `id`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `m`,
-  `window_time` AS `__wt3`
-FROM TABLE(HOP(TABLE `seller_counts__w2`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
+  `window_time` AS `__wt4`
+FROM TABLE(HOP(TABLE `seller_counts__w3`, DESCRIPTOR(`date_time`), INTERVAL '5' SECOND, INTERVAL '10' SECOND))
 GROUP BY
   `id`,
   `window_start`,
@@ -289,7 +299,7 @@ SELECT
   `s_window_start`,
   `s_window_end`,
   `m`,
-  `__wt3`,
+  `__wt4`,
   `__r1`
 FROM (
   SELECT
@@ -297,7 +307,7 @@ FROM (
     `window_start`,
     `window_end`,
     `n`,
-    `__wt3`
+    `__wt4`
   FROM `counts`
 ) AS `__q4`
 LEFT JOIN (
@@ -306,14 +316,14 @@ LEFT JOIN (
     `window_start` AS `s_window_start`,
     `window_end` AS `s_window_end`,
     `m`,
-    `__wt3` AS `__r1`
+    `__wt4` AS `__r1`
   FROM (
     SELECT
       `id`,
       `window_start`,
       `window_end`,
       `m`,
-      `__wt3`
+      `__wt4`
     FROM `seller_counts`
   ) AS `__q2`
 ) AS `__r3`

@@ -37,10 +37,8 @@ CREATE TEMPORARY VIEW `visits` AS
 WITH `visits__w3` AS (
   SELECT
     `bidder`,
-    `price`,
-    `date_time`,
-    `__proctime`,
-    `price` AS `__arg1`
+    `price` AS `__arg1`,
+    `date_time`
   FROM (
     SELECT
       `bidder`,

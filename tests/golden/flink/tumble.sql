@@ -34,12 +34,11 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `hot_items` AS
-WITH `hot_items__w3` AS (
+WITH `hot_items__w4` AS (
   SELECT
     `auction`,
-    `price`,
-    `date_time`,
-    `__proctime`
+    `price` AS `__arg1`,
+    `date_time`
   FROM (
     SELECT
       `auction`,
@@ -49,25 +48,32 @@ WITH `hot_items__w3` AS (
     FROM (
       SELECT
         `auction`,
-        `bidder`,
         `price`,
-        `channel`,
         `date_time`,
         `__proctime`
-      FROM `bids`
-    ) AS `__q1`
-  ) AS `__q2`
-  WHERE
-    `price` > 10
+      FROM (
+        SELECT
+          `auction`,
+          `bidder`,
+          `price`,
+          `channel`,
+          `date_time`,
+          `__proctime`
+        FROM `bids`
+      ) AS `__q1`
+    ) AS `__q2`
+    WHERE
+      `price` > 10
+  ) AS `__q3`
 )
 SELECT
   `auction`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `bids`,
-  MAX(`price`) AS `top_price`,
-  `window_time` AS `__wt4`
-FROM TABLE(TUMBLE(TABLE `hot_items__w3`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  MAX(`__arg1`) AS `top_price`,
+  `window_time` AS `__wt5`
+FROM TABLE(TUMBLE(TABLE `hot_items__w4`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `auction`,
   `window_start`,
