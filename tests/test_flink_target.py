@@ -426,3 +426,31 @@ def test_nexmark_on_flink_equals_local(query: str, flink_jobmanager: str, monkey
         got, problems = consolidate(table_rows(flink[v.name]), v.emit == "changes")
         assert not problems
         assert diff_multisets(want, got) is None, (v.name, diff_multisets(want, got))
+
+
+def test_a_jobs_parallel_tasks_run_on_both_taskmanagers(tmp_path: Path, flink_jobmanager: str) -> None:
+    """Parallelism 2 over two TaskManagers (`taskmanager.load-balance.mode: SLOTS` in the cluster's
+    config): every keyed exchange of a job crosses processes, as on a real cluster."""
+    if rest.overview(flink_jobmanager).get("taskmanagers", 0) < 2:
+        pytest.skip("the cluster named by $FLOWC_FLINK_JOBMANAGER has fewer than two TaskManagers")
+    name = f"placement{os.getpid()}"
+    text = BIDS + "view v = bids | window tumble(ts, 10s) | aggregate n = count() by k\n"
+    (tmp_path / "bids.csv").write_text(_bids((1, 1, 0), (2, 2, 1), (3, 3, 12)))
+    (tmp_path / "program.flow").write_text(text)
+    program = pipeline.to_ir(pipeline.load_program(str(tmp_path / "program.flow")))
+    from flowc.runtime import io
+    from flowc.targets.flink.runner import run_plan
+    from flowc.targets.flink.sqlgen import Staging, compile_flink
+    from flowc.targets.flink.staging import write_jsonl
+    from flowc.targets.sql.connectors import read_input
+
+    data = read_input(program, io, program.sources[0])
+    write_jsonl(data, program.sources[0].schema, str(tmp_path / "in.jsonl"), "ts")
+    plan = compile_flink(program, Staging({"bids": str(tmp_path / "in.jsonl")}, str(tmp_path / "out"), ("v",)))
+    jid = run_plan(plan, flink_jobmanager, 2, job_name=name)
+    spread = []
+    for v in rest.get(flink_jobmanager, f"/jobs/{jid}")["vertices"]:
+        if v["parallelism"] == 2:
+            tms = rest.get(flink_jobmanager, f"/jobs/{jid}/vertices/{v['id']}/taskmanagers")["taskmanagers"]
+            spread.append(len({tm["taskmanager-id"] for tm in tms}))
+    assert spread and all(n == 2 for n in spread), spread

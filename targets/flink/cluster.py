@@ -607,6 +607,12 @@ def _config_text(layout: _Layout, rest_port: int, rpc_port: int, blob_port: int,
         # a TaskManager that asks before the ResourceManager is up retries after this delay; Flink's 10 s
         # default (meant for remote hosts) made a 2-TaskManager start take ~25 s instead of ~12 s
         "cluster.registration.error-delay": "1 s",
+        # a job's parallel tasks on different TaskManagers (Flink fills one first by default), so a
+        # keyed exchange between them crosses processes, as on a real cluster
+        "taskmanager.load-balance.mode": "SLOTS",
+        # finished jobs kept for 10 minutes, at most 200 (a long property run submits thousands)
+        "jobstore.expiration-time": 600,  # seconds
+        "jobstore.max-capacity": 200,
     }
     lines = ["# written by flowc on every cluster start (targets/flink/cluster.py); edits are overwritten"]
     # strings JSON-quoted (valid YAML), so paths with spaces or colons stay one value

@@ -428,8 +428,14 @@ class RelCompiler:
                 # no time attribute on a side (after a session, a regular join): Flink's regular join,
                 # which keeps the same rows (and all their state; a left one updates)
                 kind = "regular"
+        if kind == "window" and not (_window_time(left) and _window_time(right)):
+            kind = "regular"  # a side's windows are computed (no window function): Flink's regular join
         if kind == "regular":
             left, right = self.plain(left, r.input.schema), self.plain(right, r.right.schema)
+        elif kind == "window":
+            # the sides' own time attributes are plain after the join; cast them, keep the windows'
+            left = self.plain(left, r.input.schema, keep_hidden=True)
+            right = self.plain(right, r.right.schema, keep_hidden=True)
         # the right side's columns under their output names, so the condition (typed over the
         # output names) reads every column unqualified
         rnames = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
@@ -488,9 +494,11 @@ class RelCompiler:
         event = next((c for c, tm in left.times.items() if tm.shift == 0 and tm.attr == c and c in left.cols), None)
         if event is None:
             event = next((tm.attr for tm in left.times.values() if tm.attr in left.names), None)
-        # a conjunct without columns (`and false`) is folded by Flink's planner, and with it, maybe, the
-        # key equality a temporal join needs: such a join is the regular one
-        constant = any(not ir.columns_used(c) for c in conjuncts(r.condition))
+        # a conjunct without a column of the table (`and false`, `and ts < ts`) may be folded by
+        # Flink's planner, and with it the key equality a temporal join needs ("the join key in
+        # Temporal Table Join can not be empty"): such a join is the regular one
+        table_cols = set(rnames.values())
+        constant = any(not (ir.columns_used(c) & table_cols) for c in conjuncts(r.condition))
         versioned = t is not None and t.primary_key and covered and event is not None and not constant \
             and all(c in ir.schema_names(r.right.schema) for c in t.primary_key)
         side = "left" if r.kind == "left" else "inner"
@@ -547,7 +555,7 @@ class RelCompiler:
         # attributes (measured on Flink 2.3: a window over its output works)
         return replace(inner, query=q, append=True)
 
-    def plain(self, rel: Rel, schema: ir.Schema) -> Rel:
+    def plain(self, rel: Rel, schema: ir.Schema, keep_hidden: bool = False) -> Rel:
         """rel with its time attributes made plain timestamps (and its hidden ones dropped), for an
         operator that ends them anyway: a regular join or aggregate, a top. Flink's planner makes
         that change itself late, and on the way some rules compare a plain TIMESTAMP(3) with the
@@ -557,6 +565,11 @@ class RelCompiler:
         types = {f.name: f.type for f in schema}
         items = [_alias(exp.Cast(this=col(c), to=_plain_time(types.get(c))), c) if c in rel.attrs else col(c)
                  for c in rel.cols]
+        if keep_hidden:
+            hidden = tuple(h for h in rel.hidden if h != PROCTIME)
+            q = exp.select(*items, *self.cols(hidden)).from_(self.sub(rel))
+            return Rel(q, rel.cols, hidden, {c: t for c, t in rel.times.items() if t.attr in hidden},
+                       frozenset(h for h in rel.attrs if h in hidden), rel.append, False)
         q = exp.select(*items).from_(self.sub(rel))
         return Rel(q, rel.cols, (), {}, frozenset(), rel.append, False)
 
@@ -592,8 +605,17 @@ class RelCompiler:
             # insert-only "deduplication" and never retracts a displaced row
             # (FlinkChangelogModeInferenceProgram + RankUtil.keepLastDeduplicateRow). Over the
             # distinct rows (a GROUP BY every column: an updating input) it plans the retracting
-            # Top-N; for N = 1 identical rows are interchangeable, so nothing else changes.
-            distinct_rows = exp.select(*cols).from_(source).group_by(*(col(c) for c in inner.cols))
+            # Top-N; for N = 1 identical rows are interchangeable, so nothing else changes. Times are
+            # cast to TIMESTAMP(6) first: grouped by a window's own bounds, the GROUP BY would be
+            # planned as one more window aggregate, which is insert-only again.
+            from .expressions import sql_type
+
+            plain = [_alias(exp.Cast(this=col(c), to=sql_type(types[c])), c) if types.get(c, T.NULL).is_time_point
+                     else col(c) for c in inner.cols]
+            widened = exp.Subquery(this=exp.select(*plain).from_(source),
+                                   alias=exp.TableAlias(this=_ident(self.fresh("q"))))
+            distinct_rows = exp.select(*(col(c) for c in inner.cols)).from_(widened) \
+                .group_by(*(col(c) for c in inner.cols))
             source = exp.Subquery(this=distinct_rows, alias=exp.TableAlias(this=_ident(self.fresh("q"))))
             cols = [col(c) for c in inner.cols]
         with_order = exp.select(*cols, _alias(X.expr(r.order_by), ORDER)).from_(source)
@@ -624,6 +646,11 @@ class RelCompiler:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _window_time(rel: Rel) -> bool:
+    """rel carries a window function's window_time (`__wtN`): its windows are Flink's own."""
+    return any(h.startswith("__wt") for h in rel.hidden)
 
 
 def _key_copy(name: str) -> str:

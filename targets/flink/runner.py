@@ -110,7 +110,7 @@ def run_plan(plan: FlinkPlan, jobmanager: str, parallelism: int, job_name: str =
             else:
                 session.execute(sql)
         what = "the job"
-        return session.run(plan.insert_sql())
+        jid = session.run(plan.insert_sql(), wait=False)
     except FlinkError as e:
         raise _flink_failed(e, jobmanager, what) from None
     except clusters.FlinkUnavailable as e:
@@ -119,6 +119,37 @@ def run_plan(plan: FlinkPlan, jobmanager: str, parallelism: int, job_name: str =
         raise FlowError(Diagnostic(Code.IO, f"cannot reach the Flink cluster at {jobmanager}: {e}", None,
                                    "start one with `flowc flink start`, or leave out --jobmanager to run on a "
                                    "cluster flowc starts for the run")) from None
+    _wait(jobmanager, jid)
+    return jid
+
+
+def _wait(jobmanager: str, jid: str) -> None:
+    """Until the job ends (all sinks committed); a failed job is a FlowError with its root cause.
+    Interrupted (Ctrl-C), the job is cancelled: a named cluster does not keep a run's job."""
+    pause = 0.05
+    try:
+        while True:
+            state = rest.state(jobmanager, jid)
+            if state == "FINISHED":
+                return
+            if state in ("FAILED", "CANCELED", "CANCELLING", "FAILING"):
+                if state in ("CANCELLING", "FAILING"):
+                    state = rest.wait_for(jobmanager, jid, timeout=60)
+                cause = rest.root_cause(jobmanager, jid) if state == "FAILED" else "the job was cancelled"
+                raise FlowError(Diagnostic(Code.BAD_RECORD, f"the Flink job failed: {cause or state.lower()}", None,
+                                           f"the JobManager at {jobmanager} has the job's log and exceptions "
+                                           f"(job {jid})"))
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.5)
+    except KeyboardInterrupt:
+        try:
+            rest.cancel(jobmanager, jid)
+        except rest.RestError:
+            pass
+        raise
+    except rest.RestError as e:
+        raise FlowError(Diagnostic(Code.IO, f"lost the Flink cluster at {jobmanager} while job {jid} ran: {e}",
+                                   None)) from None
 
 
 def _flink_failed(e: FlinkError, jobmanager: str, what: str) -> FlowError:

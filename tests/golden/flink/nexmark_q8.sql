@@ -123,7 +123,7 @@ FROM (
     `a_window_end`,
     `a_n`,
     `__wt3`,
-    `__r1`
+    `__r3`
   FROM (
     SELECT
       `id`,
@@ -132,15 +132,24 @@ FROM (
       `window_end`,
       `n`,
       `__wt3`
-    FROM `new_people`
-  ) AS `__q4`
+    FROM (
+      SELECT
+        `id`,
+        `name`,
+        `window_start`,
+        `window_end`,
+        `n`,
+        `__wt3`
+      FROM `new_people`
+    ) AS `__q1`
+  ) AS `__q6`
   INNER JOIN (
     SELECT
       `seller`,
       `window_start` AS `a_window_start`,
       `window_end` AS `a_window_end`,
       `n` AS `a_n`,
-      `__wt3` AS `__r1`
+      `__wt3` AS `__r3`
     FROM (
       SELECT
         `seller`,
@@ -148,9 +157,17 @@ FROM (
         `window_end`,
         `n`,
         `__wt3`
-      FROM `sellers`
-    ) AS `__q2`
-  ) AS `__r3`
+      FROM (
+        SELECT
+          `seller`,
+          `window_start`,
+          `window_end`,
+          `n`,
+          `__wt3`
+        FROM `sellers`
+      ) AS `__q2`
+    ) AS `__q4`
+  ) AS `__r5`
     ON (
       (
         `id` = `seller`
@@ -161,4 +178,4 @@ FROM (
     AND (
       `window_end` = `a_window_end`
     )
-) AS `__q5`;
+) AS `__q7`;

@@ -173,20 +173,31 @@ SELECT
   `a_window_start`,
   `a_window_end`,
   `__wt1`,
-  `__r1`
+  `__r3`
 FROM (
   SELECT
     `auction`,
     `bidder`,
     `price`,
     `channel`,
-    `date_time`,
+    CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
     `window_start`,
     `window_end`,
-    `__proctime`,
     `__wt1`
-  FROM `bid_windows`
-) AS `__q4`
+  FROM (
+    SELECT
+      `auction`,
+      `bidder`,
+      `price`,
+      `channel`,
+      `date_time`,
+      `window_start`,
+      `window_end`,
+      `__proctime`,
+      `__wt1`
+    FROM `bid_windows`
+  ) AS `__q1`
+) AS `__q6`
 INNER JOIN (
   SELECT
     `id`,
@@ -195,20 +206,30 @@ INNER JOIN (
     `date_time` AS `a_date_time`,
     `window_start` AS `a_window_start`,
     `window_end` AS `a_window_end`,
-    `__wt1` AS `__r1`
+    `__wt1` AS `__r3`
   FROM (
     SELECT
       `id`,
       `seller`,
       `category`,
-      `date_time`,
+      CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
       `window_start`,
       `window_end`,
-      `__proctime`,
       `__wt1`
-    FROM `auction_windows`
-  ) AS `__q2`
-) AS `__r3`
+    FROM (
+      SELECT
+        `id`,
+        `seller`,
+        `category`,
+        `date_time`,
+        `window_start`,
+        `window_end`,
+        `__proctime`,
+        `__wt1`
+      FROM `auction_windows`
+    ) AS `__q2`
+  ) AS `__q4`
+) AS `__r5`
   ON (
     (
       `auction` = `id`
@@ -300,7 +321,7 @@ SELECT
   `s_window_end`,
   `m`,
   `__wt4`,
-  `__r1`
+  `__r3`
 FROM (
   SELECT
     `auction`,
@@ -308,15 +329,23 @@ FROM (
     `window_end`,
     `n`,
     `__wt4`
-  FROM `counts`
-) AS `__q4`
+  FROM (
+    SELECT
+      `auction`,
+      `window_start`,
+      `window_end`,
+      `n`,
+      `__wt4`
+    FROM `counts`
+  ) AS `__q1`
+) AS `__q6`
 LEFT JOIN (
   SELECT
     `id`,
     `window_start` AS `s_window_start`,
     `window_end` AS `s_window_end`,
     `m`,
-    `__wt4` AS `__r1`
+    `__wt4` AS `__r3`
   FROM (
     SELECT
       `id`,
@@ -324,9 +353,17 @@ LEFT JOIN (
       `window_end`,
       `m`,
       `__wt4`
-    FROM `seller_counts`
-  ) AS `__q2`
-) AS `__r3`
+    FROM (
+      SELECT
+        `id`,
+        `window_start`,
+        `window_end`,
+        `m`,
+        `__wt4`
+      FROM `seller_counts`
+    ) AS `__q2`
+  ) AS `__q4`
+) AS `__r5`
   ON (
     (
       `auction` = `id`
@@ -354,20 +391,31 @@ SELECT
   `a_window_start`,
   `a_window_end`,
   `__wt1`,
-  `__r3`
+  `__r5`
 FROM (
   SELECT
     `auction`,
     `bidder`,
     `price`,
     `channel`,
-    `date_time`,
+    CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
     `window_start`,
     `window_end`,
-    `__proctime`,
-    `window_time` AS `__wt1`
-  FROM TABLE(TUMBLE(TABLE `bids`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
-) AS `__q6`
+    `__wt1`
+  FROM (
+    SELECT
+      `auction`,
+      `bidder`,
+      `price`,
+      `channel`,
+      `date_time`,
+      `window_start`,
+      `window_end`,
+      `__proctime`,
+      `window_time` AS `__wt1`
+    FROM TABLE(TUMBLE(TABLE `bids`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  ) AS `__q3`
+) AS `__q8`
 INNER JOIN (
   SELECT
     `id`,
@@ -376,20 +424,30 @@ INNER JOIN (
     `date_time` AS `a_date_time`,
     `window_start` AS `a_window_start`,
     `window_end` AS `a_window_end`,
-    `__wt2` AS `__r3`
+    `__wt2` AS `__r5`
   FROM (
     SELECT
       `id`,
       `seller`,
       `category`,
-      `date_time`,
+      CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
       `window_start`,
       `window_end`,
-      `__proctime`,
-      `window_time` AS `__wt2`
-    FROM TABLE(TUMBLE(TABLE `auctions`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
-  ) AS `__q4`
-) AS `__r5`
+      `__wt2`
+    FROM (
+      SELECT
+        `id`,
+        `seller`,
+        `category`,
+        `date_time`,
+        `window_start`,
+        `window_end`,
+        `__proctime`,
+        `window_time` AS `__wt2`
+      FROM TABLE(TUMBLE(TABLE `auctions`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+    ) AS `__q4`
+  ) AS `__q6`
+) AS `__r7`
   ON (
     (
       `auction` = `id`
