@@ -495,22 +495,25 @@ def _set_previous_logs_aside(layout: _Layout) -> None:
         os.replace(path, previous / path.name)
 
 
+# Ports for a cluster come from below the kernel's ephemeral range (32768-60999 on Linux): a port the
+# kernel hands out to any outgoing connection (py4j, REST clients, other tests) between the moment
+# flowc finds it free and the moment a slowly starting JVM binds it is a lost race (seen under load).
+PORT_RANGE = (20000, 32000)
+
+
 def _free_ports(count: int, exclude: Collection[int] = ()) -> list[int]:
-    """`count` distinct ports free on loopback right now (the sockets are held until all are chosen, so
-    the kernel cannot hand out the same one twice)."""
-    held: list[socket.socket] = []
+    """`count` distinct ports free on loopback right now, picked at random from PORT_RANGE."""
+    import random
+
     ports: list[int] = []
-    try:
-        while len(ports) < count:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            held.append(s)
-            s.bind((LOOPBACK, 0))
-            port = s.getsockname()[1]
-            if port not in exclude and port not in ports:
-                ports.append(port)
-    finally:
-        for s in held:
-            s.close()
+    for _ in range(2000):
+        if len(ports) == count:
+            break
+        port = random.randint(*PORT_RANGE)
+        if port not in exclude and port not in ports and _port_free(port):
+            ports.append(port)
+    if len(ports) < count:
+        raise ClusterError(f"no free ports between {PORT_RANGE[0]} and {PORT_RANGE[1]} on {LOOPBACK}")
     return ports
 
 
@@ -821,7 +824,14 @@ def temporary_cluster(taskmanagers: int = 2, slots: int = 2) -> Iterator[Cluster
     java()
     home = Path(tempfile.mkdtemp(prefix="flowc-flink-"))
     try:
-        cluster = start(home, taskmanagers=taskmanagers, slots=slots, rest_port=_free_ports(1)[0])
+        for attempt in range(3):
+            try:
+                cluster = start(home, taskmanagers=taskmanagers, slots=slots, rest_port=_free_ports(1)[0])
+                break
+            except ClusterError as e:  # another process took a port in the meantime: other ports
+                if attempt == 2 or "BindException" not in str(e):
+                    raise
+                log.info("a port was taken while the cluster started; starting again on other ports")
     except BaseException:
         for entry in home.iterdir():
             if entry.name != "log":

@@ -217,6 +217,7 @@ class FlinkGenerator(generator.Generator):
         WindowTVF: _window_tvf_sql,
         StatementSet: _statement_set_sql,
         FlinkOption: lambda self, e: f"{self.sql(e, 'this')} = {self.sql(e, 'value')}",
+        exp.Array: lambda self, e: f"ARRAY[{self.expressions(e, flat=True)}]",
     }
 
     PROPERTIES_LOCATION = {

@@ -37,7 +37,6 @@ from .expressions import MILLI, TARGET, X, interval
 
 PROCTIME = "__proctime"
 WS = "__ws"  # a computed window's start
-HOP = "__hop"  # the window number of a computed hop window
 TVF_COLUMNS = ("window_start", "window_end", "window_time")  # what a window function appends
 RANK = "__rn"
 ORDER = "__order"
@@ -305,12 +304,15 @@ class RelCompiler:
         last = exp.Sub(this=ms.copy(), expression=mod)
         source: exp.Expression = self.sub(rel)
         if w.kind == "hop":
+            # a row's windows from `CROSS JOIN UNNEST(ARRAY[start_1, ..., start_n])` of its own window
+            # starts (ascending, the order distinct keeps): a correlated UNNEST stays in the task that
+            # reads the row and emits in array order; an UNNEST of constants (or a join with VALUES)
+            # is a join, which interleaves rows and ends their processing-time attribute
             n = w.size // w.slide
-            hops = exp.Values(expressions=[exp.Tuple(expressions=[lit_int(i)]) for i in range(n)],
-                              alias=exp.TableAlias(this=_ident(self.fresh("hop")), columns=[_ident(HOP)]))
-            last = exp.Sub(this=last, expression=exp.Mul(this=col(HOP), expression=lit_int(step)))
-            q = exp.select(*self.cols(rel.names), _alias(_from_ms(last), WS)).from_(source) \
-                .join(hops, join_type="cross")
+            starts = [_from_ms(exp.Sub(this=last.copy(), expression=lit_int(i * step))) for i in reversed(range(n))]
+            hops = exp.Unnest(expressions=[exp.Array(expressions=starts)],
+                              alias=exp.TableAlias(this=_ident(self.fresh("hop")), columns=[_ident(WS)]))
+            q = exp.select(*self.cols(rel.names), col(WS)).from_(source).join(hops, join_type="cross")
         else:
             q = exp.select(*self.cols(rel.names), _alias(_from_ms(last), WS)).from_(source)
         return replace(rel, query=q, hidden=rel.hidden + (WS,), times={}, attrs=frozenset(),
