@@ -43,6 +43,12 @@ class Code(str, Enum):
     # F03xx: targets
     UNSUPPORTED = "F0301"
     CONNECTOR_TARGET = "F0302"
+    # F031x: what RisingWave's planner would refuse (targets/risingwave/rules.py, docs/risingwave.md)
+    RW_NEXMARK_SCHEMA = "F0310"  # a nexmark source declares all of its table's columns, in order
+    RW_EOWC_WATERMARK = "F0311"  # EMIT ON WINDOW CLOSE without a watermark column where it needs one
+    RW_SESSION = "F0312"  # SESSION frames: EOWC only, ordered by a timestamp, no DISTINCT
+    RW_JOIN = "F0313"  # streaming joins: an equality, watermarks for time bounds, same windows
+    RW_TEMPORAL_JOIN = "F0314"  # FOR SYSTEM_TIME AS OF: a table, its primary key, inner or left
     # F04xx: run time
     BAD_RECORD = "F0401"
     IO = "F0402"
@@ -60,6 +66,9 @@ class Code(str, Enum):
     FLINK_FINAL_ONLY = "W0917"  # a windowed view emitted as changes gets each window once, at its end
     FLINK_BAD_RECORDS = "W0918"  # on_error into receives nothing; on_error skip skips silently
     FLINK_BEFORE_1970 = "W0919"  # no watermark before the epoch: nothing late, interval joins lose rows
+    # W092x: RisingWave (targets/risingwave/rules.py)
+    RW_LOCAL_FS = "W0920"  # posix_fs / fs need frontend.unsafe_enable_local_fs_connector
+    RW_WINDOWS_NEVER_CLOSE = "W0921"  # a file's last windows never close under EOWC
 
 
 class Severity(str, Enum):

@@ -13,33 +13,61 @@ from . import ir
 from . import types as T
 
 
-def watermark_columns(rel: ir.Rel, program_sources: Mapping[str, ir.Source],
-                      views: Mapping[str, ir.View]) -> frozenset[str]:
-    """Columns whose values are bounded below by the watermark (event time, and monotone functions of it)."""
-    if isinstance(rel, ir.Scan):
+class Watermarks:
+    """Which columns carry a watermark, operator by operator: SEMANTICS.md's facts, which flowc's own
+    runtimes follow. A target whose planner derives fewer subclasses this and overrides the
+    operators it treats differently (targets/risingwave/watermarks.py), so a check can ask what the
+    engine will see, not what flowc means."""
+
+    def __init__(self, sources: Mapping[str, ir.Source], views: Mapping[str, ir.View]):
+        self.sources = sources
+        self.views = views
+
+    def of(self, rel: ir.Rel) -> frozenset[str]:
+        if isinstance(rel, ir.Scan):
+            return self.scan(rel)
+        if isinstance(rel, ir.Filter):
+            return self.of(rel.input)
+        if isinstance(rel, ir.Distinct):
+            return self.distinct(rel, self.of(rel.input))
+        if isinstance(rel, ir.TopN):
+            return self.topn(rel, self.of(rel.input))
+        if isinstance(rel, ir.Project):
+            inner = self.of(rel.input)
+            return frozenset(name for name, e in rel.columns if _monotone_of(e, inner))
+        if isinstance(rel, ir.WindowAssign):
+            inner = self.of(rel.input)
+            extra = {"window_start", "window_end"} if rel.window.time_col in inner else set()
+            return inner | extra
+        if isinstance(rel, ir.Aggregate):
+            return self.aggregate(rel, self.of(rel.input))
+        if isinstance(rel, ir.Join):
+            return self.join(rel, self.of(rel.input), self.of(rel.right))
+        if isinstance(rel, ir.UnionAll):
+            return self.of(rel.input) & self.of(rel.other)
+        raise TypeError(f"unknown node {type(rel).__name__}")
+
+    def scan(self, rel: ir.Scan) -> frozenset[str]:
         if rel.kind == "source":
-            src = program_sources.get(rel.name)
+            src = self.sources.get(rel.name)
             if src is not None and src.event_time and src.event_time in ir.schema_names(rel.schema):
                 return frozenset({src.event_time})
             return frozenset()
-        if rel.kind == "view" and rel.name in views:
-            v = views[rel.name]
-            return watermark_columns(v.plan, program_sources, views) & frozenset(ir.schema_names(rel.schema))
+        if rel.kind == "view" and rel.name in self.views:
+            return self.view(self.views[rel.name]) & frozenset(ir.schema_names(rel.schema))
         return frozenset()
-    if isinstance(rel, ir.Filter | ir.Distinct | ir.TopN):
-        return watermark_columns(rel.input, program_sources, views)
-    if isinstance(rel, ir.Project):
-        inner = watermark_columns(rel.input, program_sources, views)
-        return frozenset(name for name, e in rel.columns if _monotone_of(e, inner))
-    if isinstance(rel, ir.WindowAssign):
-        inner = watermark_columns(rel.input, program_sources, views)
-        extra = {"window_start", "window_end"} if rel.window.time_col in inner else set()
-        return inner | extra
-    if isinstance(rel, ir.Aggregate):
-        if rel.window is None:
-            return frozenset()
-        inner = watermark_columns(rel.input, program_sources, views)
-        if rel.window.time_col not in inner:
+
+    def view(self, view: ir.View) -> frozenset[str]:
+        return self.of(view.plan)
+
+    def distinct(self, rel: ir.Distinct, inner: frozenset[str]) -> frozenset[str]:
+        return inner
+
+    def topn(self, rel: ir.TopN, inner: frozenset[str]) -> frozenset[str]:
+        return inner
+
+    def aggregate(self, rel: ir.Aggregate, inner: frozenset[str]) -> frozenset[str]:
+        if rel.window is None or rel.window.time_col not in inner:
             return frozenset()
         # A window is emitted when the watermark passes its end, so window_end follows the watermark;
         # a tumble or hop window_start trails it by at most the size, but a session's start can be
@@ -47,15 +75,17 @@ def watermark_columns(rel: ir.Rel, program_sources: Mapping[str, ir.Source],
         if rel.window.kind == "session":
             return frozenset({"window_end"})
         return frozenset({"window_start", "window_end"})
-    if isinstance(rel, ir.Join):
-        left = watermark_columns(rel.input, program_sources, views)
-        right = watermark_columns(rel.right, program_sources, views)
+
+    def join(self, rel: ir.Join, left: frozenset[str], right: frozenset[str]) -> frozenset[str]:
         right_out = {rel.right_names[i] for i, f in enumerate(rel.right.schema) if f.name in right}
         return frozenset(left | right_out)
-    if isinstance(rel, ir.UnionAll):
-        return watermark_columns(rel.input, program_sources, views) & watermark_columns(
-            rel.other, program_sources, views)
-    raise TypeError(f"unknown node {type(rel).__name__}")
+
+
+def watermark_columns(rel: ir.Rel, program_sources: Mapping[str, ir.Source],
+                      views: Mapping[str, ir.View]) -> frozenset[str]:
+    """Columns whose values are bounded below by the watermark (event time, and monotone functions
+    of it), as SEMANTICS.md defines them."""
+    return Watermarks(program_sources, views).of(rel)
 
 
 def _monotone_of(e: ir.Expr, watermarked: frozenset[str]) -> bool:
@@ -174,3 +204,39 @@ def window_of(rel: ir.Rel, views: Mapping[str, ir.View]) -> ir.WindowSpec | None
     if isinstance(rel, ir.Filter | ir.Distinct | ir.TopN):
         return window_of(rel.input, views)
     return None
+
+
+def columns_read(program: ir.Program, source: str) -> frozenset[str] | None:
+    """The columns of a source that the program's views read (after pruning, a projection sits right
+    above each scan that needs fewer than all), or None when some reader takes every column or the
+    source's late rows go to a sink, which writes them whole. A generator then makes only these."""
+    s = program.source(source)
+    if s is None or isinstance(s.on_late, ir.Connector) or isinstance(s.on_error, ir.Connector):
+        return None
+    read: set[str] = {s.event_time} if s.event_time else set()
+    for view in program.views:
+        for parent in ir.walk(view.plan):
+            for child in ir.rel_inputs(parent):
+                if not (isinstance(child, ir.Scan) and child.kind == "source" and child.name == source):
+                    continue
+                if not isinstance(parent, ir.Project):
+                    return None
+                for _, e in parent.columns:
+                    read |= ir.columns_used(e)
+        if isinstance(view.plan, ir.Scan) and view.plan.kind == "source" and view.plan.name == source:
+            return None
+    return frozenset(read)
+
+
+def uncovered_keys(join: ir.Join, pk: tuple[str, ...]) -> list[str]:
+    """The primary key columns of a lookup join's table that its condition does not equate with an
+    expression of the stream side (a lookup by key needs all of them)."""
+    out_name = dict(zip(ir.schema_names(join.right.schema), join.right_names, strict=True))
+    left = set(ir.schema_names(join.input.schema))
+    covered: set[str] = set()
+    for c in conjuncts(join.condition):
+        if isinstance(c, ir.Call) and c.fn == "eq":
+            for a, b in (c.args, c.args[::-1]):
+                if isinstance(a, ir.ColumnRef) and ir.columns_used(b) and ir.columns_used(b) <= left:
+                    covered.add(a.name)
+    return [k for k in pk if out_name.get(k) not in covered]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, FlowError, UnsupportedFeature
+from flowc.compiler.properties import columns_read
 from flowc.runtime import io
 from flowc.runtime.aggregate import AggSpec, GlobalAggregateOp, WindowAggregateOp
 from flowc.runtime.errors import EvaluationError, RecordError
@@ -128,9 +129,12 @@ class _Compiler:
         if isinstance(s.on_error, ir.Connector):
             _check_writable(s.on_error, "on_error")
             bad_record_schema(s, schema)
-        if c.kind == "nexmark":  # the generator, streamed (targets/nexmark.py)
+        if c.kind == "nexmark":  # the generator, streamed (targets/nexmark.py): the columns read only
             et = s.event_time
-            return SourceNode(s.name, schema, nexmark.open_batches(s), event_time=et,
+            read = columns_read(self.p, s.name)
+            if read is not None:
+                schema = pa.schema([f for f in schema if f.name in read])
+            return SourceNode(s.name, schema, nexmark.open_batches(s, schema.names), event_time=et,
                               delay=s.watermark if et is not None else None)
         if c.kind == "postgres":  # a table or query in arrival order (targets/postgres/connector.py)
             from .postgres.connector import open_source as open_postgres
@@ -226,8 +230,9 @@ class _Compiler:
             node = table_scan(self, r)
         else:
             raise UnsupportedFeature(f"reading {r.kind} '{r.name}'", TARGET, r.span)
-        want = arrow_schema(r.columns)
         have = pa.schema([f for f in node.op.schema if f.name != WEIGHT])
+        # a generator makes only the columns some reader uses (properties.columns_read)
+        want = arrow_schema(tuple(f for f in r.columns if r.kind != "source" or f.name in have.names))
         if have.names != want.names:
             node = self._select(node, [f.name for f in want])
         return node

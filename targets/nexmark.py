@@ -90,10 +90,12 @@ def _castable(have: pa.DataType, want: pa.DataType) -> bool:
     return pa.types.is_string(want) or pa.types.is_binary(want)
 
 
-def open_batches(s: ir.Source) -> Callable[[int], Iterator[pa.RecordBatch]]:
+def open_batches(s: ir.Source, columns: list[str] | None = None) -> Callable[[int], Iterator[pa.RecordBatch]]:
     """For the local runtime's SourceNode.open: batches of exactly batch_size rows of the declared
-    schema, in arrival order, generated as they are pulled."""
+    schema (or of its `columns`), in arrival order, generated as they are pulled."""
     table, cfg, schema = check_source(s)
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
 
     def open_source(batch_size: int) -> Iterator[pa.RecordBatch]:
         return gen.read_batches(table, schema, batch_size, cfg)

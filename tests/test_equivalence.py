@@ -54,7 +54,10 @@ FLINK_EXAMPLES = {"default": 40, "long": 1200}
 
 
 # Open bugs a drawn case can still hit, recognized precisely: folder -> (target, test on the report).
-KNOWN_OPEN: dict = {}  # regression folder -> (target, how to recognise its failure) while a bug is open
+KNOWN_OPEN: dict = {  # regression folder -> (target, how to recognise its failure) while a bug is open
+    "flink_shifted_time_read_twice": (
+        "flink", lambda report: any("Type mismatch" in f and "ROWTIME" in f for f in report.failures)),
+}
 
 
 def test_known_open_bugs_have_open_regressions():

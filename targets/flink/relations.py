@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import Code, UnsupportedFeature
-from flowc.compiler.properties import conjuncts, join_kind_in
+from flowc.compiler.properties import conjuncts, join_kind_in, uncovered_keys
 from flowc.compiler.span import Span
 from flowc.targets.sql.expressions import col, lit_int
 from sqlglot import exp
@@ -102,6 +102,7 @@ class RelCompiler:
     def __init__(self, program: ir.Program, view_name: str, views: dict[str, Rel], scans: dict[str, Rel]):
         self.program = program
         self.view_name = view_name
+        self._arrival_order = False  # compiling the rows a distinct keeps the first of
         self.views = views  # earlier views, as compiled (their hidden columns and time attributes)
         self.scans = scans  # sources' on-time views and tables, as they read
         self.ctes: list[exp.CTE] = []
@@ -133,7 +134,15 @@ class RelCompiler:
         method = getattr(self, f"_{type(r).__name__}", None)
         if method is None:
             raise _unsupported(type(r).__name__, r.span, "not lowered for Flink yet")
-        out = method(r)
+        # a distinct keeps the first row in arrival order through filters, projections and window
+        # assignment only (see _WindowAssign); any other node sets its own order
+        outer = self._arrival_order
+        if not isinstance(r, ir.Filter | ir.Project | ir.WindowAssign | ir.Distinct):
+            self._arrival_order = False
+        try:
+            out = method(r)
+        finally:
+            self._arrival_order = outer
         assert out.cols == ir.schema_names(r.schema), (type(r).__name__, out.cols, ir.schema_names(r.schema))
         return out
 
@@ -252,7 +261,10 @@ class RelCompiler:
         inner = self.compile(r.input)
         if r.window.kind == "session":
             raise _unsupported("a session window outside an aggregate", r.span, "aggregate the sessions")
-        if not self._has_attribute(inner, r.window):
+        # Flink's HOP function emits a row's windows latest first (SlidingWindowAssigner), flowc earliest
+        # first: when a distinct downstream keeps the first of them, the windows are computed in order
+        in_order = r.window.kind == "hop" and self._arrival_order
+        if in_order or not self._has_attribute(inner, r.window):
             with_ws = self._computed_windows(inner, r.window)
             ws = col(WS)
             q = exp.select(*self.cols(inner.cols), _alias(ws, "window_start"),
@@ -492,7 +504,8 @@ class RelCompiler:
         assert isinstance(r.right, ir.Scan)
         t = self.program.table(r.right.name)
         rnames = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
-        covered = _covered_keys(r, t.primary_key if t is not None else ())
+        pk = t.primary_key if t is not None else ()
+        covered = bool(pk) and not uncovered_keys(r, pk)
         event = next((c for c, tm in left.times.items() if tm.shift == 0 and tm.attr == c and c in left.cols), None)
         if event is None:
             event = next((tm.attr for tm in left.times.values() if tm.attr in left.names), None)
@@ -529,7 +542,11 @@ class RelCompiler:
     # ------------------------------------------------------------ distinct, top, union
 
     def _Distinct(self, r: ir.Distinct) -> Rel:
-        inner = self.compile(r.input)
+        outer, self._arrival_order = self._arrival_order, True
+        try:
+            inner = self.compile(r.input)
+        finally:
+            self._arrival_order = outer
         if not inner.append:
             raise _unsupported("'distinct' over a changelog", r.span,
                                "Flink's keep-first-row deduplication reads append-only input: apply distinct "
@@ -737,19 +754,6 @@ def _bounds_on_attributes(cond: ir.Expr, times: dict[str, Time], left_attrs: fro
     for p in parts[1:]:
         out = ir.Call("and", (out, p), T.BOOL)
     return out, bounded
-
-
-def _covered_keys(r: ir.Join, pk: tuple[str, ...]) -> bool:
-    """The condition equates every primary key column of the table with a stream expression."""
-    out_name = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
-    left = set(ir.schema_names(r.input.schema))
-    covered: set[str] = set()
-    for c in conjuncts(r.condition):
-        if isinstance(c, ir.Call) and c.fn == "eq":
-            for a, b in (c.args, c.args[::-1]):
-                if isinstance(a, ir.ColumnRef) and ir.columns_used(b) and ir.columns_used(b) <= left:
-                    covered.add(a.name)
-    return bool(pk) and all(out_name.get(k) in covered for k in pk)
 
 
 def _l_alias(sub: exp.Subquery) -> str:

@@ -331,7 +331,7 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
                     _apply_sql(cur, step.sql, applied, secrets, step)
                     _record(cur, deployment, step, position, secrets)
             else:
-                _apply_sql(cur, step.sql, applied, secrets, step)
+                _apply_sql(cur, step.sql, applied, secrets, step, target)
                 _record(cur, deployment, step, position, secrets)
             applied.append(step)
             log.write(secrets.redact(f"flowc deploy: [{i}/{len(plan.steps)}] {step.action} {step.kind} "
@@ -345,20 +345,34 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
         return DeployResult(plan, applied)
 
 
-def _apply_sql(cur, sql: str, applied: list[Step], secrets: Secrets, step: Step | None = None) -> None:
+def _apply_sql(cur, sql: str, applied: list[Step], secrets: Secrets, step: Step | None = None,
+               target: str = "postgres") -> None:
     import psycopg
 
     try:
         cur.execute(sql)
     except psycopg.Error as e:
-        what = f"{step.action} {step.kind} {step.name}" if step else "creating the deploy catalog"
-        done = [f"{s.action} {s.kind} {s.name}" for s in applied]
-        notes = (f"statement: {secrets.redact(sql)}",
-                 f"server: {secrets.redact(first_line(str(e)))}",
-                 "already applied: " + ("; ".join(done) if done else "nothing"))
-        raise FlowError(Diagnostic(Code.IO, f"deploy stopped at {what}", None,
-                                   "fix the cause and deploy again: the catalog records what was applied, "
-                                   "so the next deploy continues from there", notes=notes)) from None
+        raise stopped_at(step, sql, str(e), applied, secrets, target) from None
+
+
+def stopped_at(step: Step | None, sql: str, server: str, applied: list[Step], secrets: Secrets,
+               target: str) -> FlowError:
+    """The diagnostic of a statement the server refused: what stopped, the statement, the server's
+    words, what was applied, and what to do (RisingWave's known configuration refusals named)."""
+    what = f"{step.action} {step.kind} {step.name}" if step else "creating the deploy catalog"
+    done = [f"{s.action} {s.kind} {s.name}" for s in applied]
+    notes = (f"statement: {secrets.redact(sql)}",
+             f"server: {secrets.redact(first_line(server))}",
+             "already applied: " + ("; ".join(done) if done else "nothing"))
+    hint = "fix the cause and deploy again: the catalog records what was applied, so the next deploy " \
+           "continues from there"
+    if target == "risingwave":
+        from flowc.targets.risingwave.rules import server_hint
+
+        known = server_hint(server)
+        if known is not None:
+            hint = f"{known}; {hint}"
+    return FlowError(Diagnostic(Code.IO, f"deploy stopped at {what}", None, hint, notes=notes))
 
 
 __all__ = ["deploy", "plan_deploy", "deploy_objects", "deploy_name", "DeployPlan", "DeployObject", "Deployed",

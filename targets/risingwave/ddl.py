@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler.diagnostics import Code, Diagnostic, Severity, UnsupportedFeature
-from flowc.compiler.properties import program_maps, watermark_columns
 from sqlglot import exp
 
 from . import expressions as X
+from . import rules
 from .changelog import is_eowc, view_changelog
 from .connectors import TARGET, ConnectorSQL, sink_connector, source_connector
 from .dialect import (
@@ -27,6 +27,7 @@ from .dialect import (
     SinkFromProperty,
     to_sql,
 )
+from .joins import bound_by_window_start
 from .relations import compile_query
 
 
@@ -90,18 +91,6 @@ def _view(program: ir.Program, view: ir.View, warnings: list[Diagnostic]) -> exp
     for message, span in notes:
         _warn(warnings, message, span or view.span)
     if is_eowc(program, view):
-        if not {"window_start", "window_end"} & set(ir.schema_names(view.schema)):
-            raise UnsupportedFeature(
-                f"emit final of view '{view.name}' without window_start or window_end in its output",
-                TARGET, view.span, "RisingWave's EMIT ON WINDOW CLOSE needs a watermark column in the "
-                "output: keep window_start or window_end")
-        sources, views = program_maps(program)
-        if not {"window_start", "window_end"} & watermark_columns(view.plan, sources, views):
-            raise UnsupportedFeature(
-                f"emit final of windows without a watermark (view '{view.name}')", TARGET, view.span,
-                "RisingWave closes a window when the watermark passes its end, and a source without "
-                "`event_time` has none (flowc's own runtimes close such windows at end of input, which a "
-                "stream never reaches): declare `event_time` on the source, or use `emit changes`")
         query = EmitOnWindowClose(this=query)
     return exp.Create(kind="VIEW", this=X.table(view.name), expression=query,
                       properties=exp.Properties(expressions=[exp.MaterializedProperty()]))
@@ -142,7 +131,8 @@ def _sink_names(program: ir.Program) -> list[str]:
 def compile_risingwave_with_warnings(program: ir.Program) -> tuple[list[exp.Expression], list[Diagnostic]]:
     """The DDL statements in dependency order, and the known differences from local semantics
     (SEMANTICS.md §6) as W0901 warnings. Raises UnsupportedFeature for what RisingWave cannot do."""
-    warnings: list[Diagnostic] = []
+    program = bound_by_window_start(program)  # joins.py: bounds on window_end as window_start + size
+    warnings: list[Diagnostic] = rules.check(program)  # refuses what RisingWave's planner would
     stmts: list[exp.Expression] = []
     stmts += [_source(program, s, warnings) for s in program.sources]
     stmts += [_table(program, t, warnings) for t in program.tables]

@@ -16,9 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from flowc.compiler import ir
-from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.properties import conjuncts, join_kind_in, program_maps, watermark_columns
+from flowc.compiler.properties import join_kind_in
 from flowc.compiler.span import Span
 from sqlglot import exp
 
@@ -181,24 +180,19 @@ class RelCompiler:
         return replace(f, from_=tvf, cols=cols, base=None, windowed=True)
 
     def _sessions(self, f: Frame, r: ir.Aggregate) -> Frame:
-        """f's rows with their session's window_start (first time) and window_end (last time + gap),
-        as a subquery the aggregate groups by keys, window_start, window_end (reference §1.4).
-        RisingWave's last_value(ts) is the last event time itself, so the gap is added here."""
+        """One row per session, emitted when it closes. RisingWave refuses an EMIT ON WINDOW CLOSE
+        GROUP BY over a session over-window (the EOWC over-window outputs no watermark column,
+        stream_eowc_over_window.rs; generic/agg.rs wants one in GROUP BY), so each aggregate is a
+        window function over the same SESSION frame, and the outer GROUP BY has no aggregates:
+        RisingWave plans that as a deduplication (logical_agg.rs to_stream, "Use Dedup operator, if
+        possible"; planner test nexmark_watermark.yaml nexmark_q8 plans its aggregate-free GROUP BYs
+        as StreamAppendOnlyDedup), which keeps the over-window's EOWC (stream_dedup.rs). Every row of
+        a closed session carries the same keys, bounds and aggregates, so one row per session
+        remains. window_start is the first time, window_end the last time + gap (RisingWave's
+        last_value(ts) is the last event time itself). Rules `session-frames` (rules.py) refuse what
+        this cannot express."""
         w = r.window
         assert w is not None
-        span = w.span or r.span
-        if self.emit != "final":
-            raise UnsupportedFeature("a session window in a view emitted as changes", TARGET, span,
-                                     "RisingWave computes SESSION WITH GAP frames only under EMIT ON WINDOW "
-                                     "CLOSE: make the view `emit final`")
-        tf = ir.schema_lookup(r.input.schema, w.time_col)
-        if tf is not None and tf.type == T.DATE:
-            raise UnsupportedFeature("a session window on a date column", TARGET, span,
-                                     "RisingWave orders SESSION frames by timestamps or numbers, not dates: "
-                                     f"`derive {w.time_col} = cast({w.time_col} as timestamp)` before the window")
-        if {"window_start", "window_end"} & set(ir.schema_names(r.input.schema)):
-            raise UnsupportedFeature("a session window over rows that already have window_start/window_end",
-                                     TARGET, span, "drop or rename those columns before the window")
         if not isinstance(f.env.get(w.time_col), exp.Column):
             f = self.wrap(f)  # the frame's ORDER BY must be a (watermark) column, not an expression
         env = f.env
@@ -206,18 +200,31 @@ class RelCompiler:
         # PARTITION BY is mandatory in streaming; a constant makes one partition (reference §1.8)
         partition = [env[k] for k in r.keys] or [exp.Cast(this=exp.Literal.number(1), to=exp.DataType.build("INT"))]
 
-        def over(fn: type) -> exp.Window:
-            return exp.Window(this=fn(this=time_col.copy()), partition_by=[p.copy() for p in partition],
+        def over(fn: exp.Expression) -> exp.Window:
+            return exp.Window(this=fn, partition_by=[p.copy() for p in partition],
                               order=exp.Order(expressions=[exp.Ordered(this=time_col.copy(), nulls_first=False)]),
                               spec=exp.WindowSpec(kind=SessionGap(this=X.interval(w.gap))), over="OVER")
 
-        end = exp.Add(this=over(exp.LastValue), expression=X.interval(w.gap))
-        inner = replace(f, cols=f.cols + [("window_start", over(exp.FirstValue)), ("window_end", end)], base=None)
+        def windowed(agg: exp.Expression) -> exp.Expression:
+            """The aggregate (under a cast, if any) as a window function over the session."""
+            if isinstance(agg, exp.Cast):
+                return exp.Cast(this=over(agg.this), to=agg.to)
+            return over(agg)
+
+        end = exp.Add(this=over(exp.LastValue(this=time_col.copy())), expression=X.interval(w.gap))
+        inner_cols = [(k, env[k]) for k in r.keys] + [("window_start", over(exp.FirstValue(this=time_col.copy()))),
+                                                     ("window_end", end)]
+        inner_cols += [(a.name, windowed(X.aggregate(a, env))) for a in r.aggs]
+        out = self.wrap(replace(f, cols=inner_cols, base=None))
         self.notes.append((
             f"view '{self.view_name}': RisingWave closes a key's last session only when a later row of that key "
             "arrives (SESSION WITH GAP under EMIT ON WINDOW CLOSE ignores the watermark), so the last session "
-            "of each key stays open: it is missing from the output until that key has another row", span))
-        return self.wrap(inner)
+            "of each key stays open: it is missing from the output until that key has another row", w.span or r.span))
+        self.notes.append((
+            f"view '{self.view_name}': RisingWave keeps one row per session ever closed to deduplicate them (the "
+            "deduplication has no watermark to clean its state by), so its state grows with the sessions",
+            w.span or r.span))
+        return replace(out, group=[e.copy() for _, e in out.cols])
 
     def _windowassign(self, r: ir.WindowAssign) -> Frame:
         return self._windowed(self.compile(r.input), r.window, r.span)
@@ -227,8 +234,8 @@ class RelCompiler:
         if not f.open:
             f = self.wrap(f)
         if r.window is not None and r.window.kind == "session":
-            f = self._sessions(f, r)
-        elif r.window is not None:
+            return self._sessions(f, r)
+        if r.window is not None:
             f = self._windowed(f, r.window, r.span)
         env = f.env
         keys = list(r.keys) + (["window_start", "window_end"] if r.window is not None else [])
@@ -299,9 +306,7 @@ class RelCompiler:
         return sub, Frame(from_=sub, cols=[(n, X.col(n, name)) for n, _ in f.cols])
 
     def _join(self, r: ir.Join) -> Frame:
-        kind = join_kind_in(self.program, r)
-        {"lookup": self._check_lookup, "interval": self._check_interval, "window": self._check_window,
-         "regular": self._check_regular}[kind](r)
+        kind = join_kind_in(self.program, r)  # rules.py checked what RisingWave can plan
         left, right = self.compile(r.input), self.compile(r.right)
         left_name = left.base if left.base and left.base != r.alias else self.fresh("_l")
         # a condition on the left input may stay in WHERE for inner and left joins alike
@@ -316,107 +321,6 @@ class RelCompiler:
         join = exp.Join(this=right_item, on=cond, side="LEFT" if r.kind == "left" else None)
         return Frame(from_=left_item, cols=cols, joins=[join], where=list(left.where))
 
-    # ------------------------------------------------------------ join checks (reference §1.7)
-
-    def _check_lookup(self, r: ir.Join) -> None:
-        assert isinstance(r.right, ir.Scan)
-        t = self.program.table(r.right.name)
-        pk = t.primary_key if t is not None else ()
-        out_name = dict(zip(ir.schema_names(r.right.schema), r.right_names, strict=True))
-        left_names = set(ir.schema_names(r.input.schema))
-        covered: set[str] = set()
-        for c in conjuncts(r.condition):
-            if isinstance(c, ir.Call) and c.fn == "eq":
-                for a, b in (c.args, c.args[::-1]):
-                    if isinstance(a, ir.ColumnRef) and ir.columns_used(b) <= left_names and ir.columns_used(b):
-                        covered.add(a.name)
-        missing = [k for k in pk if out_name.get(k) not in covered]
-        if not pk or missing:
-            what = f"its primary key ({', '.join(pk)})" if pk else "a primary key"
-            raise UnsupportedFeature(
-                f"a lookup join on table '{r.right.name}' whose condition does not cover {what}", TARGET, r.span,
-                "RisingWave's FOR SYSTEM_TIME AS OF PROCTIME() looks rows up by the table's primary key: "
-                + (f"add `and COLUMN = {r.alias}.{missing[0]}` to the condition" if missing
-                   else "declare `primary key (...)` on the table"))
-        if r.kind not in ("inner", "left"):
-            raise UnsupportedFeature(f"a {r.kind} lookup join", TARGET, r.span, "use join or left join")
-
-    def _check_interval(self, r: ir.Join) -> None:
-        if r.kind == "left" and self.emit == "final":
-            raise UnsupportedFeature(
-                "a left interval join emitted final", TARGET, r.span,
-                "RisingWave emits an unmatched left row at once and retracts it when a match arrives, so the "
-                "output is not append-only: use `emit changes`, or an inner join")
-
-    def _check_window(self, r: ir.Join) -> None:
-        lw, rw = self._side_window(r.input), self._side_window(r.right)
-        same = lw is not None and rw is not None and (lw.kind, lw.size, lw.slide, lw.offset) == (
-            rw.kind, rw.size, rw.slide, rw.offset)
-        if not same or lw.kind == "session":  # type: ignore[union-attr]
-            raise UnsupportedFeature(
-                "a window join of different windows" if not same else "a window join of session windows",
-                TARGET, r.span, "RisingWave joins two relations windowed by the same TUMBLE or HOP "
-                "(same size, slide and offset) on their window_start")
-
-    def _side_window(self, r: ir.Rel) -> ir.WindowSpec | None:
-        """The window whose window_start a join side carries."""
-        if isinstance(r, ir.WindowAssign):
-            return r.window
-        if isinstance(r, ir.Aggregate):
-            return r.window
-        if isinstance(r, ir.Scan) and r.kind == "view":
-            v = self.program.view(r.name)
-            return self._side_window(v.plan) if v is not None else None
-        if isinstance(r, (ir.Filter, ir.Project, ir.Distinct, ir.TopN)):
-            return self._side_window(r.input)
-        return None
-
-    def _check_regular(self, r: ir.Join) -> None:
-        if any(isinstance(n, ir.Scan) and n.kind == "table" for n in ir.walk(r.right)):
-            raise UnsupportedFeature(
-                "a join with a pipeline over a table", TARGET, r.span,
-                "a join with a table is a lookup join, and RisingWave looks up the table itself (FOR SYSTEM_TIME "
-                "AS OF PROCTIME()): join the table directly and filter or select after the join")
-        left_names = set(ir.schema_names(r.input.schema))
-        right_names = set(r.right_names)
-        sides = lambda e: (bool(ir.columns_used(e) & left_names), bool(ir.columns_used(e) & right_names))  # noqa: E731
-        has_eq = time_bound = False
-        for c in conjuncts(r.condition):
-            if not isinstance(c, ir.Call) or len(c.args) != 2:
-                continue
-            a, b = sides(c.args[0]), sides(c.args[1])
-            crosses = (a[0] and b[1] and not a[1] and not b[0]) or (a[1] and b[0] and not a[0] and not b[1])
-            has_eq = has_eq or (c.fn == "eq" and crosses)
-            time_bound = time_bound or (c.fn in ("lt", "le", "gt", "ge") and crosses
-                                        and all(x.type in TIME_TYPES for x in c.args))
-        if time_bound:
-            self._missing_watermarks(r)
-        if not has_eq:
-            raise UnsupportedFeature(
-                "a join without an equality between the two sides", TARGET, r.span,
-                "RisingWave streams only equi-joins (a nested-loop join is not supported): add `and k = a.k`")
-        self.notes.append((f"view '{self.view_name}': the regular join of {_label(r.input)} and {_label(r.right)} "
-                           "keeps every row of both sides in RisingWave's state, which grows without bound", r.span))
-
-    def _missing_watermarks(self, r: ir.Join) -> None:
-        """A time bound between the sides that is not an interval join: some side has no watermark."""
-        sources, views = program_maps(self.program)
-        lacking = [name for name, rel in (("left", r.input), ("right", r.right))
-                   if not watermark_columns(rel, sources, views)]
-        if not lacking:
-            return  # both sides have watermarks: what is missing is the equality (checked next)
-        raise UnsupportedFeature(
-            f"an interval join whose {' and '.join(lacking)} side has no watermark", TARGET, r.span,
-            "RisingWave drops interval-join state by the watermarks of both time columns: declare "
-            "`event_time COL watermark D` on both sources and bound one event time by the other")
-
-
-TIME_TYPES = (T.TIMESTAMP, T.TIMESTAMPTZ, T.DATE)
-
-
-def _label(r: ir.Rel) -> str:
-    names = sorted(ir.scan_names(r))
-    return "'" + "', '".join(names) + "'" if names else "a pipeline"
 
 
 def _with_between(cond: exp.Expression) -> exp.Expression:

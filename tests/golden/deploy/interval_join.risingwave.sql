@@ -1,5 +1,8 @@
 -- flowc deploy plan: 'demo' on risingwave, program sha256:aadae1c0f6113450
 -- 0 to drop, 4 to create, 0 unchanged
+-- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
+-- note: 'auctions' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
+-- note: the sink of 'bids_in_auction' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: source 'bids': RisingWave advances the watermark once per chunk of rows, so a row late by less than one chunk may be kept where flowc drops it
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs

@@ -1,5 +1,8 @@
 -- flowc deploy plan: 'demo' on risingwave, program sha256:61b819c1e725c025
 -- 2 to drop, 2 to create, 1 unchanged
+-- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
+-- note: the sink of 'hot_items' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
+-- note: view 'hot_items': RisingWave's watermark moves only with later rows, so the last windows of the file source 'bids' never close there and are missing from the output (flowc closes them at end of input)
 -- note: source 'bids': RisingWave advances the watermark once per chunk of rows, so a row late by less than one chunk may be kept where flowc drops it
 -- note: source 'bids': RisingWave drops late rows silently; on_late into jsonl(...) receives nothing
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail

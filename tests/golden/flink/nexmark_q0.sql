@@ -2,6 +2,8 @@ CREATE TABLE `bid__raw` (
   `auction` BIGINT,
   `bidder` BIGINT,
   `price` BIGINT,
+  `channel` STRING,
+  `url` STRING,
   `date_time` TIMESTAMP(3),
   `extra` STRING,
   `__proctime` AS PROCTIME(),
@@ -18,6 +20,8 @@ SELECT
   `auction`,
   `bidder`,
   `price`,
+  `channel`,
+  `url`,
   `__rowtime` AS `date_time`,
   `extra`,
   `__proctime`
@@ -37,4 +41,15 @@ SELECT
   `date_time`,
   `extra`,
   `__proctime`
-FROM `bid`;
+FROM (
+  SELECT
+    `auction`,
+    `bidder`,
+    `price`,
+    `channel`,
+    `url`,
+    `date_time`,
+    `extra`,
+    `__proctime`
+  FROM `bid`
+) AS `__q1`;

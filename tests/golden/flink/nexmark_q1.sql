@@ -2,6 +2,8 @@ CREATE TABLE `bid__raw` (
   `auction` BIGINT,
   `bidder` BIGINT,
   `price` BIGINT,
+  `channel` STRING,
+  `url` STRING,
   `date_time` TIMESTAMP(3),
   `extra` STRING,
   `__proctime` AS PROCTIME(),
@@ -18,6 +20,8 @@ SELECT
   `auction`,
   `bidder`,
   `price`,
+  `channel`,
+  `url`,
   `__rowtime` AS `date_time`,
   `extra`,
   `__proctime`
@@ -45,5 +49,16 @@ FROM (
     `date_time`,
     `extra`,
     `__proctime`
-  FROM `bid`
-) AS `__q1`;
+  FROM (
+    SELECT
+      `auction`,
+      `bidder`,
+      `price`,
+      `channel`,
+      `url`,
+      `date_time`,
+      `extra`,
+      `__proctime`
+    FROM `bid`
+  ) AS `__q1`
+) AS `__q2`;

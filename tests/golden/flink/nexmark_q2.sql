@@ -1,7 +1,11 @@
 CREATE TABLE `bid__raw` (
   `auction` BIGINT,
+  `bidder` BIGINT,
   `price` BIGINT,
+  `channel` STRING,
+  `url` STRING,
   `date_time` TIMESTAMP(3),
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -14,8 +18,12 @@ WITH (
 CREATE TEMPORARY VIEW `bid` AS
 SELECT
   `auction`,
+  `bidder`,
   `price`,
+  `channel`,
+  `url`,
   `__rowtime` AS `date_time`,
+  `extra`,
   `__proctime`
 FROM `bid__raw`
 WHERE
@@ -38,8 +46,12 @@ FROM (
   FROM (
     SELECT
       `auction`,
+      `bidder`,
       `price`,
+      `channel`,
+      `url`,
       `date_time`,
+      `extra`,
       `__proctime`
     FROM `bid`
   ) AS `__q1`

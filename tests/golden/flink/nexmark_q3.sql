@@ -1,8 +1,14 @@
 CREATE TABLE `auction__raw` (
   `id` BIGINT,
+  `item_name` STRING,
+  `description` STRING,
+  `initial_bid` BIGINT,
+  `reserve` BIGINT,
+  `date_time` TIMESTAMP(3),
+  `expires` TIMESTAMP(6),
   `seller` BIGINT,
   `category` BIGINT,
-  `date_time` TIMESTAMP(3),
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -15,9 +21,15 @@ WITH (
 CREATE TEMPORARY VIEW `auction` AS
 SELECT
   `id`,
+  `item_name`,
+  `description`,
+  `initial_bid`,
+  `reserve`,
+  `__rowtime` AS `date_time`,
+  `expires`,
   `seller`,
   `category`,
-  `__rowtime` AS `date_time`,
+  `extra`,
   `__proctime`
 FROM `auction__raw`
 WHERE
@@ -30,9 +42,12 @@ WHERE
 CREATE TABLE `person__raw` (
   `id` BIGINT,
   `name` STRING,
+  `email_address` STRING,
+  `credit_card` STRING,
   `city` STRING,
   `state` STRING,
   `date_time` TIMESTAMP(3),
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -46,9 +61,12 @@ CREATE TEMPORARY VIEW `person` AS
 SELECT
   `id`,
   `name`,
+  `email_address`,
+  `credit_card`,
   `city`,
   `state`,
   `__rowtime` AS `date_time`,
+  `extra`,
   `__proctime`
 FROM `person__raw`
 WHERE
@@ -67,33 +85,60 @@ SELECT
 FROM (
   SELECT
     `id`,
+    `item_name`,
+    `description`,
+    `initial_bid`,
+    `reserve`,
+    `date_time`,
+    `expires`,
     `seller`,
     `category`,
-    `date_time`,
+    `extra`,
     `p_id`,
     `name`,
+    `email_address`,
+    `credit_card`,
     `city`,
     `state`,
-    `p_date_time`
+    `p_date_time`,
+    `p_extra`
   FROM (
     SELECT
       `id`,
+      `item_name`,
+      `description`,
+      `initial_bid`,
+      `reserve`,
+      CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
+      `expires`,
       `seller`,
       `category`,
-      CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`
+      `extra`
     FROM (
       SELECT
         `id`,
+        `item_name`,
+        `description`,
+        `initial_bid`,
+        `reserve`,
+        `date_time`,
+        `expires`,
         `seller`,
         `category`,
-        `date_time`,
+        `extra`,
         `__proctime`
       FROM (
         SELECT
           `id`,
+          `item_name`,
+          `description`,
+          `initial_bid`,
+          `reserve`,
+          `date_time`,
+          `expires`,
           `seller`,
           `category`,
-          `date_time`,
+          `extra`,
           `__proctime`
         FROM `auction`
       ) AS `__q1`
@@ -105,31 +150,43 @@ FROM (
     SELECT
       `id` AS `p_id`,
       `name`,
+      `email_address`,
+      `credit_card`,
       `city`,
       `state`,
-      `date_time` AS `p_date_time`
+      `date_time` AS `p_date_time`,
+      `extra` AS `p_extra`
     FROM (
       SELECT
         `id`,
         `name`,
+        `email_address`,
+        `credit_card`,
         `city`,
         `state`,
-        CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`
+        CAST(`date_time` AS TIMESTAMP(3)) AS `date_time`,
+        `extra`
       FROM (
         SELECT
           `id`,
           `name`,
+          `email_address`,
+          `credit_card`,
           `city`,
           `state`,
           `date_time`,
+          `extra`,
           `__proctime`
         FROM (
           SELECT
             `id`,
             `name`,
+            `email_address`,
+            `credit_card`,
             `city`,
             `state`,
             `date_time`,
+            `extra`,
             `__proctime`
           FROM `person`
         ) AS `__q2`

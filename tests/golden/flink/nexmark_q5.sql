@@ -1,6 +1,11 @@
 CREATE TABLE `bid__raw` (
   `auction` BIGINT,
+  `bidder` BIGINT,
+  `price` BIGINT,
+  `channel` STRING,
+  `url` STRING,
   `date_time` TIMESTAMP(3),
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -13,7 +18,12 @@ WITH (
 CREATE TEMPORARY VIEW `bid` AS
 SELECT
   `auction`,
+  `bidder`,
+  `price`,
+  `channel`,
+  `url`,
   `__rowtime` AS `date_time`,
+  `extra`,
   `__proctime`
 FROM `bid__raw`
 WHERE
@@ -24,7 +34,7 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `auction_bids` AS
-WITH `auction_bids__w2` AS (
+WITH `auction_bids__w3` AS (
   SELECT
     `auction`,
     `date_time`
@@ -33,16 +43,27 @@ WITH `auction_bids__w2` AS (
       `auction`,
       `date_time`,
       `__proctime`
-    FROM `bid`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `auction`,
+        `bidder`,
+        `price`,
+        `channel`,
+        `url`,
+        `date_time`,
+        `extra`,
+        `__proctime`
+      FROM `bid`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `auction`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `num`,
-  `window_time` AS `__wt3`
-FROM TABLE(HOP(TABLE `auction_bids__w2`, DESCRIPTOR(`date_time`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
+  `window_time` AS `__wt4`
+FROM TABLE(HOP(TABLE `auction_bids__w3`, DESCRIPTOR(`date_time`), INTERVAL '2' SECOND, INTERVAL '10' SECOND))
 GROUP BY
   `auction`,
   `window_start`,
@@ -58,14 +79,14 @@ WITH `max_bids__w4` AS (
     SELECT
       `window_start`,
       `num`,
-      `__wt3` AS `__t1`
+      `__wt4` AS `__t1`
     FROM (
       SELECT
         `auction`,
         `window_start`,
         `window_end`,
         `num`,
-        `__wt3`
+        `__wt4`
       FROM `auction_bids`
     ) AS `__q2`
   ) AS `__q3`
@@ -86,7 +107,7 @@ SELECT
   `auction`,
   `num`,
   `window_start`,
-  `__wt3` AS `__t5`
+  `__wt4` AS `__t5`
 FROM (
   SELECT
     `auction`,
@@ -96,7 +117,7 @@ FROM (
     `m_window_start`,
     `m_window_end`,
     `maxn`,
-    `__wt3`,
+    `__wt4`,
     `__r1`
   FROM (
     SELECT
@@ -104,7 +125,7 @@ FROM (
       `window_start`,
       `window_end`,
       `num`,
-      `__wt3`
+      `__wt4`
     FROM `auction_bids`
   ) AS `__q4`
   INNER JOIN (
@@ -124,7 +145,7 @@ FROM (
   ) AS `__r3`
     ON (
       (
-        `__wt3` - INTERVAL '9.999' SECOND
+        `__wt4` - INTERVAL '9.999' SECOND
       ) = (
         `__r1` - INTERVAL '11.998' SECOND
       )

@@ -1,7 +1,12 @@
 CREATE TABLE `person__raw` (
   `id` BIGINT,
   `name` STRING,
+  `email_address` STRING,
+  `credit_card` STRING,
+  `city` STRING,
+  `state` STRING,
   `date_time` TIMESTAMP(3),
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -15,7 +20,12 @@ CREATE TEMPORARY VIEW `person` AS
 SELECT
   `id`,
   `name`,
+  `email_address`,
+  `credit_card`,
+  `city`,
+  `state`,
   `__rowtime` AS `date_time`,
+  `extra`,
   `__proctime`
 FROM `person__raw`
 WHERE
@@ -26,8 +36,16 @@ WHERE
   );
 
 CREATE TABLE `auction__raw` (
-  `seller` BIGINT,
+  `id` BIGINT,
+  `item_name` STRING,
+  `description` STRING,
+  `initial_bid` BIGINT,
+  `reserve` BIGINT,
   `date_time` TIMESTAMP(3),
+  `expires` TIMESTAMP(6),
+  `seller` BIGINT,
+  `category` BIGINT,
+  `extra` STRING,
   `__proctime` AS PROCTIME(),
   `__rowtime` AS COALESCE(`date_time`, CAST(CAST('0001-01-01 00:00:00' AS TIMESTAMP) AS TIMESTAMP(3))),
   WATERMARK FOR `__rowtime` AS `__rowtime` - INTERVAL '2.001' SECOND
@@ -39,8 +57,16 @@ WITH (
 
 CREATE TEMPORARY VIEW `auction` AS
 SELECT
-  `seller`,
+  `id`,
+  `item_name`,
+  `description`,
+  `initial_bid`,
+  `reserve`,
   `__rowtime` AS `date_time`,
+  `expires`,
+  `seller`,
+  `category`,
+  `extra`,
   `__proctime`
 FROM `auction__raw`
 WHERE
@@ -51,7 +77,7 @@ WHERE
   );
 
 CREATE TEMPORARY VIEW `new_people` AS
-WITH `new_people__w2` AS (
+WITH `new_people__w3` AS (
   SELECT
     `id`,
     `name`,
@@ -62,8 +88,20 @@ WITH `new_people__w2` AS (
       `name`,
       `date_time`,
       `__proctime`
-    FROM `person`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `id`,
+        `name`,
+        `email_address`,
+        `credit_card`,
+        `city`,
+        `state`,
+        `date_time`,
+        `extra`,
+        `__proctime`
+      FROM `person`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `id`,
@@ -71,8 +109,8 @@ SELECT
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt3`
-FROM TABLE(TUMBLE(TABLE `new_people__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  `window_time` AS `__wt4`
+FROM TABLE(TUMBLE(TABLE `new_people__w3`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `id`,
   `name`,
@@ -81,25 +119,39 @@ GROUP BY
   `window_time`;
 
 CREATE TEMPORARY VIEW `sellers` AS
-WITH `sellers__w2` AS (
+WITH `sellers__w3` AS (
   SELECT
     `seller`,
     `date_time`
   FROM (
     SELECT
-      `seller`,
       `date_time`,
+      `seller`,
       `__proctime`
-    FROM `auction`
-  ) AS `__q1`
+    FROM (
+      SELECT
+        `id`,
+        `item_name`,
+        `description`,
+        `initial_bid`,
+        `reserve`,
+        `date_time`,
+        `expires`,
+        `seller`,
+        `category`,
+        `extra`,
+        `__proctime`
+      FROM `auction`
+    ) AS `__q1`
+  ) AS `__q2`
 )
 SELECT
   `seller`,
   `window_start`,
   `window_end`,
   COUNT(*) AS `n`,
-  `window_time` AS `__wt3`
-FROM TABLE(TUMBLE(TABLE `sellers__w2`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
+  `window_time` AS `__wt4`
+FROM TABLE(TUMBLE(TABLE `sellers__w3`, DESCRIPTOR(`date_time`), INTERVAL '10' SECOND))
 GROUP BY
   `seller`,
   `window_start`,
@@ -122,7 +174,7 @@ FROM (
     `a_window_start`,
     `a_window_end`,
     `a_n`,
-    `__wt3`,
+    `__wt4`,
     `__r3`
   FROM (
     SELECT
@@ -131,7 +183,7 @@ FROM (
       `window_start`,
       `window_end`,
       `n`,
-      `__wt3`
+      `__wt4`
     FROM (
       SELECT
         `id`,
@@ -139,7 +191,7 @@ FROM (
         `window_start`,
         `window_end`,
         `n`,
-        `__wt3`
+        `__wt4`
       FROM `new_people`
     ) AS `__q1`
   ) AS `__q6`
@@ -149,21 +201,21 @@ FROM (
       `window_start` AS `a_window_start`,
       `window_end` AS `a_window_end`,
       `n` AS `a_n`,
-      `__wt3` AS `__r3`
+      `__wt4` AS `__r3`
     FROM (
       SELECT
         `seller`,
         `window_start`,
         `window_end`,
         `n`,
-        `__wt3`
+        `__wt4`
       FROM (
         SELECT
           `seller`,
           `window_start`,
           `window_end`,
           `n`,
-          `__wt3`
+          `__wt4`
         FROM `sellers`
       ) AS `__q2`
     ) AS `__q4`

@@ -17,23 +17,23 @@ SELECT
   bidder,
   window_start,
   window_end,
-  COUNT(*) AS bids,
-  SUM(price) AS spent
+  bids,
+  spent
 FROM (
   SELECT
-    auction,
     bidder,
-    price,
-    channel,
-    date_time,
     FIRST_VALUE(date_time) OVER (PARTITION BY bidder ORDER BY date_time SESSION WITH GAP INTERVAL '3 SECOND') AS window_start,
-    LAST_VALUE(date_time) OVER (PARTITION BY bidder ORDER BY date_time SESSION WITH GAP INTERVAL '3 SECOND') + INTERVAL '3 SECOND' AS window_end
+    LAST_VALUE(date_time) OVER (PARTITION BY bidder ORDER BY date_time SESSION WITH GAP INTERVAL '3 SECOND') + INTERVAL '3 SECOND' AS window_end,
+    COUNT(*) OVER (PARTITION BY bidder ORDER BY date_time SESSION WITH GAP INTERVAL '3 SECOND') AS bids,
+    SUM(price) OVER (PARTITION BY bidder ORDER BY date_time SESSION WITH GAP INTERVAL '3 SECOND') AS spent
   FROM bids
 ) AS _q1
 GROUP BY
   bidder,
   window_start,
-  window_end
+  window_end,
+  bids,
+  spent
 EMIT ON WINDOW CLOSE;
 
 CREATE SINK visits_sink FROM visits
