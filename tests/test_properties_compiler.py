@@ -103,7 +103,11 @@ RISINGWAVE_GAPS = ("a changelog without a key into connector 'kafka'", "emit fin
                    "a lookup join on table", "a left interval join emitted final", "a window join of",
                    "a join with a pipeline over a table", "a join without an equality between the two sides",
                    "an interval join whose", "a session window in a view emitted as changes",
-                   "a session window over rows that already have window_start")
+                   "a session window over rows that already have window_start",
+                   # the planner rules of targets/risingwave/rules.py (issue 11)
+                   "which carries no watermark on RisingWave", "whose output keeps no watermark column",
+                   "count_distinct in a session window", "a session window on a date column",
+                   "a changelog view into connector", "nexmark source")
 
 
 @given(cases(max_rows=0))
