@@ -6,6 +6,8 @@ event-time column's type, connectors and their arguments, and whether a view can
 
 from __future__ import annotations
 
+import os
+
 from flowc.compiler import ir, properties
 from flowc.compiler.connectors import CONNECTORS
 from flowc.compiler.diagnostics import Code, Collector, FlowError, did_you_mean
@@ -50,6 +52,7 @@ class Lowerer:
             if isinstance(d, ast.ViewDecl) and self.decls.get(d.name) is d:
                 self.view(d.name)
         sinks = [s for s in (self._sink(d) for d in self.program.decls if isinstance(d, ast.SinkDecl)) if s]
+        self._check_outputs(sinks)
         self.diags.raise_if_errors()
         return ir.Program(tuple(self.sources.values()), tuple(self.tables.values()), tuple(self.views.values()),
                           tuple(sinks), file=self.program.file, base_dir=self.program.base_dir)
@@ -219,6 +222,37 @@ class Lowerer:
         if d.view not in self.views or connector is None:
             return None
         return ir.Sink(d.view, connector, span=d.span)
+
+    def _check_outputs(self, sinks: list[ir.Sink]) -> None:
+        """No two writers of one file (they would mix or overwrite each other's rows), and no writer of
+        a file a source or table reads."""
+        def where(c: ir.Connector) -> str | None:
+            path = c.get("path")
+            if c.kind not in ("csv", "jsonl", "parquet") or not isinstance(path, str):
+                return None
+            return os.path.normpath(os.path.join(self.program.base_dir or ".", path))
+
+        inputs = {where(r.connector): r.name for r in (*self.sources.values(), *self.tables.values())}
+        writers: list[tuple[str, ir.Connector, object]] = [(f"sink of '{k.view}'", k.connector, k.span) for k in sinks]
+        for s in self.sources.values():
+            for role, c in (("on_late", s.on_late), ("on_error", s.on_error)):
+                if isinstance(c, ir.Connector):
+                    writers.append((f"{role} of source '{s.name}'", c, c.span or s.span))
+        seen: dict[str, str] = {}
+        for what, c, span in writers:
+            path = where(c)
+            if path is None:
+                continue
+            if path in inputs and inputs[path] is not None:
+                self.diags.error(Code.BAD_CONNECTOR, f"the {what} writes {c.get('path')!r}, which "
+                                 f"'{inputs[path]}' reads", c.span or span,
+                                 "write the output to another file: a run would overwrite its own input")
+            elif path in seen:
+                self.diags.error(Code.BAD_CONNECTOR, f"the {what} and the {seen[path]} write the same file "
+                                 f"{c.get('path')!r}", c.span or span,
+                                 "give each sink its own file (their rows would mix or overwrite each other)")
+            else:
+                seen[path] = what
 
     # ------------------------------------------------------------ connectors
 

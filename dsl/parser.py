@@ -62,6 +62,7 @@ def _describer() -> SyntaxErrorDescriber:
 
 def parse(text: str, file: str = "<input>") -> ast.Program:
     """Parse a whole .flow program. Raises FlowError with all syntax errors of the text."""
+    text = text.removeprefix("\ufeff")  # a UTF-8 byte order mark (editors on Windows write one)
     SOURCES.add(file, text)
     base_dir = os.path.dirname(file) or "."
     try:

@@ -7,6 +7,7 @@ Exit codes: 0 ok, 1 user error (bad program, bad input data, unsupported on the 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import traceback
@@ -158,9 +159,21 @@ def _run(args) -> int:
         return EXIT_USER
     if not _options_apply(args, "run", ("dsn", "jobmanager", "parallelism")):
         return EXIT_USER
-    result = pipeline.run(pipeline.to_ir(pipeline.load_program(args.file)), args.target,
-                          args.batch_size or 10_000, dsn=args.dsn, jobmanager=args.jobmanager,
-                          parallelism=args.parallelism)
+    program = pipeline.to_ir(pipeline.load_program(args.file))
+    files = [k for k in program.sinks if k.connector.kind in ("csv", "jsonl", "parquet")]
+    kept = ("no file sink was written: each keeps its previous content (a sink's file is replaced only "
+            "when a run completes)")
+    try:
+        result = pipeline.run(program, args.target, args.batch_size or 10_000, dsn=args.dsn,
+                              jobmanager=args.jobmanager, parallelism=args.parallelism)
+    except FlowError as e:
+        if files and args.target != "flink":  # Flink's filesystem sink commits its own part files
+            first = dataclasses.replace(e.diagnostics[0], notes=(*e.diagnostics[0].notes, kept))
+            raise FlowError([first, *e.diagnostics[1:]]) from None
+        raise
+    except KeyboardInterrupt:
+        print(f"flowc run: interrupted{'; ' + kept if files and args.target != 'flink' else ''}", file=sys.stderr)
+        return 130
     if not args.quiet:
         print(result.summary(), file=sys.stderr)
     return EXIT_OK

@@ -94,6 +94,7 @@ class Plan:
 
     def run(self) -> RunStats:
         start = time.perf_counter()
+        done = False
         try:
             iterators = [(s, s.open(self.batch_size)) for s in self.sources]
             # round-robin over sources, one batch each, as a streaming engine would interleave them
@@ -107,11 +108,14 @@ class Plan:
                         src.push(batch)
                         still.append((src, it))
                 iterators = still
+            done = True
         finally:
+            # a complete run commits every file at once; a failed or interrupted one keeps none of
+            # its output, and the previous files stay as they were (io.AtomicFile)
             for s in self.sources:
                 for w in (s.late_writer, s.error_writer):
                     if w is not None:
-                        w.close()
+                        w.close() if done else w.abort()
             for k in self.sinks:
-                k.close()
+                k.close() if done else k.abort()
         return RunStats(time.perf_counter() - start, list(self.sources), list(self.sinks))

@@ -337,18 +337,98 @@ class Writer:
         raise NotImplementedError
 
     def close(self) -> None:
+        """Finish: for a file, the moment it appears (or replaces the previous one) whole."""
         if not self.closed:
             self.closed = True
             self._close()
 
+    def abort(self) -> None:
+        """Give up (a failed or interrupted run): a file writer leaves the previous file untouched."""
+        if not self.closed:
+            self.closed = True
+            self._abort()
+
     def _close(self) -> None:
         pass
+
+    def _abort(self) -> None:
+        self._close()
 
     def __enter__(self) -> Writer:
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+TMP_SUFFIX = ".flowc-tmp"
+
+
+class AtomicFile:
+    """A file written beside its destination (`.<name>.<pid>.<n>.flowc-tmp` in the same directory)
+    and renamed over it only when complete, after an fsync: no reader ever sees it half-written, and
+    a failed, interrupted or killed run leaves the previous file as it was. Leftovers of killed runs
+    (their process gone) are removed when the next writer of the same file opens."""
+
+    _count = 0
+
+    def __init__(self, path: str):
+        self.path = path
+        directory, name = os.path.split(os.path.abspath(path))
+        _remove_stale(directory, name)
+        AtomicFile._count += 1
+        self.tmp = os.path.join(directory, f".{name}.{os.getpid()}.{AtomicFile._count}{TMP_SUFFIX}")
+
+    def commit(self) -> None:
+        with open(self.tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(self.tmp, self.path)
+        try:  # the rename itself durable
+            fd = os.open(os.path.dirname(os.path.abspath(self.path)), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        except OSError:
+            pass
+
+    def discard(self) -> None:
+        try:
+            os.unlink(self.tmp)
+        except FileNotFoundError:
+            pass
+
+
+def _remove_stale(directory: str, name: str) -> None:
+    prefix = f".{name}."
+    try:
+        entries = os.listdir(directory)
+    except OSError:
+        return
+    for e in entries:
+        if not (e.startswith(prefix) and e.endswith(TMP_SUFFIX)):
+            continue
+        pid = e[len(prefix):-len(TMP_SUFFIX)].split(".")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            try:
+                os.unlink(os.path.join(directory, e))
+            except OSError:
+                pass
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def text_columns(batch: pa.RecordBatch | pa.Table) -> list[pa.Array]:
@@ -405,7 +485,8 @@ class CsvWriter(Writer):
     def __init__(self, path: str, schema: pa.Schema):
         super().__init__(schema)
         self._text = _text_schema(schema)
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._atomic = AtomicFile(path)
+        self._file = open(self._atomic.tmp, "wb")  # noqa: SIM115 - closed by close()
         self._file.write(_header_line(schema))  # the header goes out even if no row ever comes
 
     def _write(self, batch: pa.RecordBatch) -> None:
@@ -413,6 +494,11 @@ class CsvWriter(Writer):
 
     def _close(self) -> None:
         self._file.close()
+        self._atomic.commit()
+
+    def _abort(self) -> None:
+        self._file.close()
+        self._atomic.discard()
 
 
 class StdoutWriter(Writer):
@@ -437,7 +523,8 @@ class JsonlWriter(Writer):
 
     def __init__(self, path: str, schema: pa.Schema):
         super().__init__(schema)
-        self._file = open(path, "wb")  # noqa: SIM115 - closed by close()
+        self._atomic = AtomicFile(path)
+        self._file = open(self._atomic.tmp, "wb")  # noqa: SIM115 - closed by close()
         self._keys = [json.dumps(n) + ":" for n in schema.names]
 
     def _write(self, batch: pa.RecordBatch) -> None:
@@ -456,6 +543,11 @@ class JsonlWriter(Writer):
 
     def _close(self) -> None:
         self._file.close()
+        self._atomic.commit()
+
+    def _abort(self) -> None:
+        self._file.close()
+        self._atomic.discard()
 
 
 def _json_values(col: pa.Array) -> pa.Array:
@@ -496,13 +588,19 @@ def _json_string(s: pa.Array) -> pa.Array:
 class ParquetWriter(Writer):
     def __init__(self, path: str, schema: pa.Schema):
         super().__init__(schema)
-        self._w = pq.ParquetWriter(path, schema)
+        self._atomic = AtomicFile(path)
+        self._w = pq.ParquetWriter(self._atomic.tmp, schema)
 
     def _write(self, batch: pa.RecordBatch) -> None:
         self._w.write_batch(batch)
 
     def _close(self) -> None:
         self._w.close()
+        self._atomic.commit()
+
+    def _abort(self) -> None:
+        self._w.close()
+        self._atomic.discard()
 
 
 def open_writer(kind: str, path: str | None, schema: pa.Schema) -> Writer:

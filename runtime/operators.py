@@ -258,3 +258,7 @@ class SinkOp(Operator):
     def close(self) -> None:
         for w in self.writers:
             w.close()
+
+    def abort(self) -> None:
+        for w in self.writers:
+            w.abort()

@@ -408,6 +408,10 @@ def run_local(program: ir.Program, batch_size: int = 10_000, collect: bool = Fal
         for k, op in lp.sinks:
             op.writers = [_open(program, k.connector, op.schema, opened)]
         stats = _run(program, lp)
+    except BaseException:
+        for w in opened:  # nothing of a failed run is written; the previous outputs stay
+            w.abort()
+        raise
     finally:
         for w in opened:
             w.close()

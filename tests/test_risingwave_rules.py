@@ -323,3 +323,11 @@ def test_every_emitted_shape_has_a_planner_case() -> None:
     # the classifier is exercised on every kind the goldens hold
     assert {"interval join", "window join", "temporal join", "session window functions", "group top-N",
             "HOP + GROUP BY", "TUMBLE + GROUP BY", "UNION ALL", "DISTINCT ON", "sink kafka", "sink fs"} <= seen
+
+
+def test_a_nexmark_rate_of_zero_is_a_diagnostic_not_a_crash() -> None:
+    """Found by the issue 12 probe: a ZeroDivisionError compiling the generator's pacing."""
+    e = refused("source bid (auction bigint, bidder bigint, price bigint, channel string, url string,\n"
+                "            date_time timestamp, extra string) from nexmark(table = 'bid', rate = 0)\n"
+                "view v = bid | where price > 0\n")
+    assert e.first.code == Code.CONNECTOR_TARGET and "positive" in e.first.hint

@@ -104,6 +104,9 @@ def source_connector(program: ir.Program, c: ir.Connector) -> ConnectorSQL:
         if events is not None:
             options.append(("nexmark.event.num", _text(events)))
         rate = _arg(c, "rate")
+        if rate is not None and not (isinstance(rate, int | float) and rate > 0):
+            raise _unsupported(c, f"nexmark rate {rate!r}: RisingWave paces its generator by the gap between "
+                                  "events, so the rate must be a positive number of events per second")
         if rate is not None:
             # RisingWave paces its generator by the minimum gap between two events
             options.append(("nexmark.min.event.gap.in.ns", str(max(int(round(1e9 / float(rate))), 0))))
