@@ -37,3 +37,15 @@ class EvaluationError(RuntimeFault):
         self.where = where
         self.reason = reason
         super().__init__(f"{where}: {reason}")
+
+
+class FileFormatError(OSError):
+    """An input file is not what its connector reads (not UTF-8 text, not Parquet, truncated)."""
+
+    def __init__(self, file: str, reason: str):
+        self.file = file
+        self.reason = reason
+        super().__init__(f"{file}: {reason}")
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.reason}"

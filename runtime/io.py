@@ -22,7 +22,7 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from . import records
-from .errors import RecordError
+from .errors import FileFormatError, RecordError
 
 KINDS_READ = ("csv", "jsonl", "parquet")
 KINDS_WRITE = ("csv", "jsonl", "parquet", "stdout")
@@ -157,7 +157,47 @@ def read_batches(kind: str, path: str, schema: pa.Schema, batch_size: int,
         blocks = records.parquet_blocks(path, schema, on_error)
     else:
         raise ValueError(f"cannot read connector kind {kind!r}")
-    return rebatch(blocks, batch_size, schema)
+    return rebatch(_guarded(kind, path, blocks), batch_size, schema)
+
+
+def _guarded(kind: str, path: str, blocks: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """The blocks of a file, with a file that is not what its connector says (bytes that are not
+    UTF-8 text, a file that is not Parquet, a truncated one) as a FileFormatError naming where."""
+    try:
+        yield from blocks
+    except UnicodeDecodeError:
+        raise FileFormatError(path, _utf8_error(path)) from None
+    except pa.ArrowInvalid as e:
+        text = str(e)
+        if kind == "parquet" or "Parquet" in text:
+            raise FileFormatError(path, f"not a readable Parquet file ({_strip_arrow(text).rstrip('.')})") from None
+        if "UTF8" in text.upper() or "utf-8" in text:
+            raise FileFormatError(path, _utf8_error(path)) from None
+        raise
+    except OSError as e:  # Arrow's Parquet reader raises OSError for a damaged file ("deserialize thrift")
+        if kind != "parquet" or isinstance(e, FileFormatError | FileNotFoundError | PermissionError):
+            raise
+        raise FileFormatError(path, f"not a readable Parquet file ({_strip_arrow(str(e)).rstrip('.')})") from None
+
+
+def _utf8_error(path: str) -> str:
+    """Where the first byte that is not UTF-8 text is (line and byte offset), read in chunks."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = line = 0
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                at = offset + e.start
+                line += chunk.count(b"\n", 0, e.start)
+                return (f"not UTF-8 text: byte 0x{chunk[e.start]:02x} at line {line + 1} (byte offset {at}); "
+                        "flowc reads text files as UTF-8")
+            offset += len(chunk)
+            line += chunk.count(b"\n")
+    return "not UTF-8 text"
 
 
 def read_table(kind: str, path: str, schema: pa.Schema, options: dict | None = None) -> pa.Table:

@@ -20,7 +20,7 @@ from flowc.compiler.diagnostics import Code, Diagnostic, FlowError, UnsupportedF
 from flowc.compiler.properties import columns_read
 from flowc.runtime import io
 from flowc.runtime.aggregate import AggSpec, GlobalAggregateOp, WindowAggregateOp
-from flowc.runtime.errors import EvaluationError, RecordError
+from flowc.runtime.errors import EvaluationError, FileFormatError, RecordError
 from flowc.runtime.executor import Plan, SourceNode
 from flowc.runtime.operators import (
     WEIGHT,
@@ -467,6 +467,10 @@ def _run(program: ir.Program, lp: LocalPlan):
         raise FlowError(Diagnostic(Code.IO, f"no such file: {e.args[0] if e.args else e}",
                                    src.connector.span if src else None,
                                    f"the path is relative to {program.base_dir}")) from None
+    except FileFormatError as e:
+        src = _source_of(program, e.file)
+        raise FlowError(Diagnostic(Code.IO, f"cannot read {e.file}: {e.reason}", src.connector.span if src else None,
+                                   f"source '{src.name}' reads it as {src.connector.kind}" if src else None)) from None
     except EvaluationError as e:
         view = program.view(e.where.split(".")[0])
         raise FlowError(Diagnostic(Code.BAD_RECORD, f"evaluating view '{e.where.split('.')[0]}' failed: {e.reason}",

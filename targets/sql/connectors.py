@@ -27,7 +27,7 @@ def read_file(program: ir.Program, io, what: ir.Source | ir.Table, options: dict
               fail_hint: str | None, skip_hint: str | None) -> pa.Table:
     """The rows of a file connector with the exact Arrow schema. A bad record fails the read with
     `fail_hint` under `on_error fail`, else with `skip_hint` (why the policy could not apply)."""
-    from flowc.runtime.errors import RecordError
+    from flowc.runtime.errors import FileFormatError, RecordError
 
     c = what.connector
     path = resolve_path(program, str(resolve_env(c.get("path"))))
@@ -38,6 +38,9 @@ def read_file(program: ir.Program, io, what: ir.Source | ir.Table, options: dict
     except FileNotFoundError:
         raise FlowError(Diagnostic(Code.IO, f"no such file: {path}", c.span,
                                    f"the path is relative to {program.base_dir}")) from None
+    except FileFormatError as e:
+        raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e.reason}", c.span,
+                                   f"'{what.name}' reads it as {c.kind}")) from None
     except OSError as e:
         raise FlowError(Diagnostic(Code.IO, f"cannot read {path}: {e}", c.span)) from None
     except RecordError as e:

@@ -1,0 +1,53 @@
+"""Hostile and broken input files are diagnostics, never internal errors (issue 12): exit 1, the
+connector's file:line:col, what is wrong and where in the file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FLOWC = [sys.executable, "-m", "flowc"]
+
+
+def _run(tmp: Path, source: str, target: str) -> subprocess.CompletedProcess:
+    (tmp / "p.flow").write_text(f"{source}\nview a = s | where k > 0\nsink a into csv('out/a.csv')\n")
+    return subprocess.run([*FLOWC, "run", "--target", target, str(tmp / "p.flow")], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion"])
+@pytest.mark.parametrize("policy", ["fail", "skip"])
+@pytest.mark.parametrize("data, line", [(b"k,v\xff\n1,2\n", 1), (b"k,v\n1,2\n3,\xff\n", 3)])
+def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path: Path, target: str, policy: str,
+                                                           data: bytes, line: int) -> None:
+    (tmp_path / "in.csv").write_bytes(data)
+    out = _run(tmp_path, f"source s (k bigint, v string) from csv('in.csv') on_error {policy}", target)
+    assert out.returncode == 1, out.stderr
+    assert "internal error" not in out.stderr and "Traceback" not in out.stderr
+    assert "p.flow:1:36: error[F0402]" in out.stderr
+    assert f"not UTF-8 text: byte 0xff at line {line}" in out.stderr
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion"])
+@pytest.mark.parametrize("content, why", [(b"", "size is 0 bytes"), (b"not parquet at all", "magic bytes"),
+                                          (b"PAR1\x00\x00\x00\x00PAR1", "")])
+def test_a_file_that_is_not_parquet_is_a_diagnostic(tmp_path: Path, target: str, content: bytes, why: str) -> None:
+    (tmp_path / "in.parquet").write_bytes(content)
+    out = _run(tmp_path, "source s (k bigint, v string) from parquet('in.parquet')", target)
+    assert out.returncode == 1, out.stderr
+    assert "internal error" not in out.stderr and "Traceback" not in out.stderr
+    assert "error[F0402]: cannot read" in out.stderr and "not a readable Parquet file" in out.stderr
+    assert why in out.stderr
+
+
+def test_a_truncated_parquet_file_is_a_diagnostic(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"k": list(range(1000)), "v": [str(i) for i in range(1000)]}), tmp_path / "in.parquet")
+    data = (tmp_path / "in.parquet").read_bytes()
+    (tmp_path / "in.parquet").write_bytes(data[: len(data) // 2])
+    out = _run(tmp_path, "source s (k bigint, v string) from parquet('in.parquet')", "local")
+    assert out.returncode == 1 and "not a readable Parquet file" in out.stderr, out.stderr
