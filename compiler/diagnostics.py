@@ -11,6 +11,7 @@ Every user-facing error goes through here so that all of them look alike:
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -76,6 +77,17 @@ class Severity(str, Enum):
     WARNING = "warning"
 
 
+_URL_PASSWORD = re.compile(r"(\b[a-zA-Z][\w+.-]*://[^:/@\s'\"]*:)([^@\s'\"]+)(@)")
+_KV_PASSWORD = re.compile(r"(\bpassword\s*=\s*)([^\s'\"]+)", re.IGNORECASE)
+
+
+def mask_secrets(text: str) -> str:
+    """Passwords in connection strings (`scheme://user:PASSWORD@host`, `password=PASSWORD`) as
+    asterisks of the same length, so that quoted source lines keep their carets aligned."""
+    text = _URL_PASSWORD.sub(lambda m: m.group(1) + "*" * len(m.group(2)) + m.group(3), text)
+    return _KV_PASSWORD.sub(lambda m: m.group(1) + "*" * len(m.group(2)), text)
+
+
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
     code: Code
@@ -98,7 +110,7 @@ class Diagnostic:
                     width = max(self.span.end_col - self.span.col, 1)
                 else:
                     width = max(len(text) - start + 1, 1)
-                text = text.expandtabs(1)
+                text = mask_secrets(text.expandtabs(1))
                 out.append(f"   {num} | {text}")
                 out.append(f"   {pad} | {' ' * (start - 1)}{'^' * width}")
         for note in self.notes:

@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 
-from flowc.compiler.diagnostics import FlowError
+from flowc.compiler.diagnostics import FlowError, mask_secrets
 from flowc.targets import registry
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -205,7 +205,7 @@ def _options_apply(args, command: str, options: tuple[str, ...]) -> bool:
 def _explain(args) -> int:
     from flowc import pipeline
 
-    print(pipeline.explain(pipeline.load_program(args.file), args.stage))
+    print(mask_secrets(pipeline.explain(pipeline.load_program(args.file), args.stage)))
     return EXIT_OK
 
 
@@ -214,7 +214,7 @@ def _graph(args) -> int:
     from flowc.graph import to_dot, to_mermaid
 
     program = pipeline.to_ir(pipeline.load_program(args.file))
-    print(to_mermaid(program) if args.format == "mermaid" else to_dot(program))
+    print(mask_secrets(to_mermaid(program) if args.format == "mermaid" else to_dot(program)))
     return EXIT_OK
 
 

@@ -51,3 +51,21 @@ def test_a_truncated_parquet_file_is_a_diagnostic(tmp_path: Path) -> None:
     (tmp_path / "in.parquet").write_bytes(data[: len(data) // 2])
     out = _run(tmp_path, "source s (k bigint, v string) from parquet('in.parquet')", "local")
     assert out.returncode == 1 and "not a readable Parquet file" in out.stderr, out.stderr
+
+
+def test_a_password_in_a_connector_is_masked_in_explain_graph_and_diagnostics(tmp_path: Path) -> None:
+    (tmp_path / "p.flow").write_text(
+        "source s (k bigint) from postgres(dsn = 'postgresql://u:hunter2@h/db', table = 't')\n"
+        "view a = s | where k > 0\n")
+    (tmp_path / "bad.flow").write_text(
+        "source s (k bigint) from postgres(dsn = 'host=h password=hunter2 user=u', table = 't', bogus = 1)\n")
+    runs = [subprocess.run([*FLOWC, *cmd], capture_output=True, text=True) for cmd in (
+        ["explain", str(tmp_path / "p.flow")], ["graph", str(tmp_path / "p.flow")],
+        ["explain", "--stage", "ast", str(tmp_path / "p.flow")], ["check", str(tmp_path / "bad.flow")])]
+    for r in runs:
+        assert "hunter2" not in r.stdout + r.stderr, r
+    assert "postgresql://u:*******@h/db" in runs[0].stdout
+    bad = runs[-1].stderr
+    quoted, carets = bad.split("\n")[1:3]
+    assert "password=*******" in quoted
+    assert carets.index("^") == quoted.index("bogus")  # masking kept the caret under the argument
