@@ -64,7 +64,14 @@ def duration_micros(text: str) -> int:
         hint = (f"write '{format_duration(int(exact))}'" if exact.denominator == 1
                 else "use a smaller unit to write a whole number")
         raise DurationError(f"a duration is a whole number of a unit, found '{text}'", hint)
+    if len(number) > 19 or int(number) * MICROS_PER_UNIT[unit] > MAX_MICROS:
+        raise DurationError(f"duration '{text}' is out of range",
+                            "durations are microseconds in 64 bits: at most about 292,000 years "
+                            f"({MAX_MICROS // MICROS_PER_UNIT['d']}d)")
     return int(number) * MICROS_PER_UNIT[unit]
+
+
+MAX_MICROS = 2**63 - 1
 
 
 def parse_duration(text: str, span: Span | None = None) -> int:

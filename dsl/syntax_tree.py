@@ -28,6 +28,9 @@ def ident_text(tok: Token) -> str:
     return str(tok)
 
 
+MAX_INT_DIGITS = 38  # decimal(38, 0)
+
+
 class _PrimaryKey:
     def __init__(self, names: tuple[str, ...], span: Span):
         self.names = names
@@ -289,7 +292,12 @@ class AstBuilder(Transformer):
         return ast.Unary("-", operand, span=span)
 
     def int_lit(self, meta, children):
-        return ast.Literal(int(children[0]), "int", span=self._tok(children[0]))
+        text = str(children[0])
+        if len(text.lstrip("0")) > MAX_INT_DIGITS:
+            self._error(Code.TYPE_MISMATCH, f"integer literal of {len(text)} digits is out of range",
+                        self._tok(children[0]), f"the widest number type, decimal(38, 0), holds {MAX_INT_DIGITS} digits")
+            return ast.Literal(0, "int", span=self._tok(children[0]))
+        return ast.Literal(int(text), "int", span=self._tok(children[0]))
 
     def float_lit(self, meta, children):
         return ast.Literal(float(children[0]), "float", span=self._tok(children[0]))

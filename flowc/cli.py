@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 
-from flowc.compiler.diagnostics import FlowError, mask_secrets
+from flowc.compiler.diagnostics import Code, Diagnostic, FlowError, mask_secrets
 from flowc.targets import registry
 
 EXIT_OK, EXIT_USER, EXIT_INTERNAL = 0, 1, 2
@@ -97,7 +97,10 @@ def main(argv: list[str] | None = None) -> int:
         _parser().print_help()
         return EXIT_USER
     try:
-        return COMMANDS[args.command](args)
+        try:
+            return COMMANDS[args.command](args)
+        except RecursionError:
+            return _deep(COMMANDS[args.command], args)
     except FlowError as e:
         for d in e.diagnostics:
             print(d.render(), file=sys.stderr)
@@ -116,6 +119,43 @@ def main(argv: list[str] | None = None) -> int:
         print("this is a bug in flowc; rerun with FLOWC_DEBUG=1 for the traceback and report it",
               file=sys.stderr)
         return EXIT_INTERNAL
+
+
+DEEP_STACK = 1 << 29  # bytes: a thread for programs nested deeper than Python's default stack allows
+DEEP_RECURSION = 60_000
+
+
+def _deep(command, args) -> int:
+    """Run a command again in a thread with a large stack and recursion limit: an expression of
+    hundreds of `or` terms or views nests the compilers that deep. Beyond that, a diagnostic."""
+    import threading
+
+    out: dict = {}
+
+    def body() -> None:
+        try:
+            out["rc"] = command(args)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
+            out["error"] = e
+
+    old_limit, old_size = sys.getrecursionlimit(), threading.stack_size()
+    sys.setrecursionlimit(DEEP_RECURSION)
+    threading.stack_size(DEEP_STACK)
+    try:
+        t = threading.Thread(target=body, name="flowc-deep")
+        t.start()
+        t.join()
+    finally:
+        threading.stack_size(old_size)
+        sys.setrecursionlimit(old_limit)
+    error = out.get("error")
+    if isinstance(error, RecursionError):
+        raise FlowError(Diagnostic(Code.BAD_ARGUMENT, "the program nests too deeply to compile", None,
+                                   "split long chains of `or`/`and`/`+` terms or of views into several "
+                                   "`derive` stages or views")) from None
+    if error is not None:
+        raise error
+    return out["rc"]
 
 
 def _check(args) -> int:

@@ -69,3 +69,47 @@ def test_a_password_in_a_connector_is_masked_in_explain_graph_and_diagnostics(tm
     quoted, carets = bad.split("\n")[1:3]
     assert "password=*******" in quoted
     assert carets.index("^") == quoted.index("bogus")  # masking kept the caret under the argument
+
+
+def _chain(tmp: Path, n: int, jsonl: bool = False) -> Path:
+    (tmp / "s.csv").write_text("k,ts\n7,2026-01-01 00:00:00\n")
+    terms = " or ".join(f"k = {i}" for i in range(n))
+    sink = "jsonl('out/a.jsonl')" if jsonl else "csv('out/a.csv')"
+    (tmp / "p.flow").write_text(f"source s (k bigint, ts timestamp) from csv('s.csv')\nview a = s | where {terms}\n"
+                                f"sink a into {sink}\n")
+    return tmp / "p.flow"
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
+def test_a_filter_of_600_or_terms_runs(tmp_path: Path, target: str) -> None:
+    from flowc.testing.differential import postgres_reason
+
+    if target == "postgres" and postgres_reason() is not None:
+        pytest.skip(postgres_reason())
+    out = subprocess.run([*FLOWC, "run", "--target", target, str(_chain(tmp_path, 600))], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "out" / "a.csv").read_text().splitlines()[1].startswith("7,")
+
+
+@pytest.mark.parametrize("target", ["risingwave", "flink"])
+def test_a_filter_of_600_or_terms_compiles(tmp_path: Path, target: str) -> None:
+    out = subprocess.run([*FLOWC, "compile", "--target", target, str(_chain(tmp_path, 600, jsonl=True))],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "k = 599" in out.stdout or "`k` = 599" in out.stdout
+
+
+def test_a_chain_too_deep_for_any_stack_is_a_diagnostic(tmp_path: Path) -> None:
+    out = subprocess.run([*FLOWC, "run", str(_chain(tmp_path, 20_000))], capture_output=True, text=True)
+    assert out.returncode == 1 and "nests too deeply" in out.stderr and "internal error" not in out.stderr
+
+
+def test_out_of_range_literals_are_diagnostics(tmp_path: Path) -> None:
+    (tmp_path / "a.flow").write_text("source s (k bigint) from csv('s.csv')\nview a = s | where k > " + "9" * 5000 + "\n")
+    (tmp_path / "b.flow").write_text("source s (k bigint, ts timestamp) from csv('s.csv')\n"
+                                     "event_time ts watermark 999999999999999999999999999999d\n")
+    a = subprocess.run([*FLOWC, "check", str(tmp_path / "a.flow")], capture_output=True, text=True)
+    b = subprocess.run([*FLOWC, "check", str(tmp_path / "b.flow")], capture_output=True, text=True)
+    assert a.returncode == 1 and "a.flow:2:24: error[F0204]: integer literal of 5000 digits is out of range" in a.stderr
+    assert b.returncode == 1 and "b.flow:2:25: error[F0104]: duration '999999999999999999999999999999d' is out of range" \
+        in b.stderr

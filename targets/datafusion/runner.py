@@ -39,7 +39,9 @@ def session() -> SessionContext:
     only split the sort into per-side sorts and a merge, so turning it off costs nothing."""
     cfg = (SessionConfig().with_target_partitions(1)
            .set("datafusion.sql_parser.map_string_types_to_utf8view", "false")
-           .set("datafusion.optimizer.repartition_sorts", "false"))
+           .set("datafusion.optimizer.repartition_sorts", "false")
+           # a filter of hundreds of `or` terms nests the SQL that deep (the default, 50, refuses it)
+           .set("datafusion.sql_parser.recursion_limit", "20000"))
     return SessionContext(cfg)
 
 
