@@ -41,7 +41,7 @@ def load_program(path: str) -> ast.Program:
 def _load_python(path: str) -> ast.Program:
     from flowc.dsl.builder import FlowBuilder
 
-    namespace = runpy.run_path(path, run_name="__flowc__")
+    namespace = _run_python(path)
     flows = {k: v for k, v in namespace.items() if isinstance(v, FlowBuilder)}
     if not flows:
         raise FlowError(Diagnostic(Code.IO, f"{path} defines no flowc Flow", None,
@@ -50,6 +50,38 @@ def _load_python(path: str) -> ast.Program:
         raise FlowError(Diagnostic(Code.IO, f"{path} defines several Flows: {', '.join(flows)}", None,
                                    "name the one to use `flow`"))
     return (flows.get("flow") or next(iter(flows.values()))).program
+
+
+def _run_python(path: str) -> dict:
+    """Run the user's Python file; its own errors (a SyntaxError, an ImportError, an exception its code
+    raises) are diagnostics at its file and line, as Python would show them, not flowc's."""
+    import traceback
+
+    from flowc.compiler.span import Span
+
+    try:
+        return runpy.run_path(path, run_name="__flowc__")
+    except FlowError:
+        raise
+    except SyntaxError as e:
+        line = e.lineno or 1
+        col = e.offset or 1
+        end = e.end_offset if e.end_lineno == e.lineno and e.end_offset and e.end_offset > col else col + 1
+        raise FlowError(Diagnostic(Code.SYNTAX, f"Python {type(e).__name__}: {e.msg}", Span(e.filename or path, line,
+                                   col, line, end), "fix the Python file: flowc runs it to build the Flow")) from None
+    except Exception as e:  # noqa: BLE001 - the user's code raised: show where, in their file
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if os.path.abspath(f.filename) ==
+                  os.path.abspath(path)]
+        where = frames[-1] if frames else None
+        span = Span(path, where.lineno or 1, (where.colno or 0) + 1, where.end_lineno or where.lineno or 1,
+                    (where.end_colno or where.colno or 0) + 1) if where is not None else None
+        stack = traceback.extract_tb(e.__traceback__)
+        first = next((i for i, f in enumerate(stack) if os.path.abspath(f.filename) == os.path.abspath(path)), 0)
+        notes = tuple(f"{f.filename}:{f.lineno} in {f.name}" for f in stack[first:][1:])  # the calls it made
+        hint = ("install it, or check the module's name" if isinstance(e, ImportError)
+                else "fix the Python file: flowc runs it to build the Flow")
+        raise FlowError(Diagnostic(Code.IO, f"the Python file raised {type(e).__name__}: {e}", span, hint,
+                                   notes=notes)) from None
 
 
 def to_ir(program: ast.Program, optimize: bool = True, verify: bool = False) -> ir.Program:

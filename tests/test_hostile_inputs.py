@@ -113,3 +113,16 @@ def test_out_of_range_literals_are_diagnostics(tmp_path: Path) -> None:
     assert a.returncode == 1 and "a.flow:2:24: error[F0204]: integer literal of 5000 digits is out of range" in a.stderr
     assert b.returncode == 1 and "b.flow:2:25: error[F0104]: duration '999999999999999999999999999999d' is out of range" \
         in b.stderr
+
+
+@pytest.mark.parametrize("code, where, what", [
+    ("x = 1\ndef broken(:\n    pass\n", "p.py:2:12: error[F0101]", "Python SyntaxError: invalid syntax"),
+    ("import no_such_module_xyz\n", "p.py:1:1: error[F0402]", "raised ModuleNotFoundError"),
+    ("import flowc\nflowc.no_such_thing()\n", "p.py:2:1: error[F0402]", "raised AttributeError"),
+    ("def f():\n    return 1 / 0\n\nf()\n", "p.py:2:12: error[F0402]", "raised ZeroDivisionError"),
+])
+def test_a_python_pipelines_own_errors_point_into_its_file(tmp_path: Path, code: str, where: str, what: str) -> None:
+    (tmp_path / "p.py").write_text(code)
+    out = subprocess.run([*FLOWC, "check", str(tmp_path / "p.py")], capture_output=True, text=True)
+    assert out.returncode == 1, out.stderr
+    assert where in out.stderr and what in out.stderr and "internal error" not in out.stderr
