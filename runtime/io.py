@@ -321,6 +321,8 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
                     if bad is not None:
                         raise RecordError(path, row + bad + 1, f.name, _bad_value_reason(col[bad].as_py(), f.type))
                     arrays.append(convert_strings(col, f.type))
+                elif records.numbers_for_text(pa.table([col], names=[f.name]), pa.schema([f])):
+                    raise _locate_json_error(path, schema, ValueError("a number for a time"))
                 else:
                     try:
                         arrays.append(col.cast(f.type))
@@ -335,8 +337,6 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
 
 def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> RecordError:
     """Find the first line that is not a JSON object or has a value of the wrong JSON type."""
-    kinds = {pa.bool_(): (bool,), pa.int32(): (int,), pa.int64(): (int,), pa.float64(): (int, float),
-             pa.string(): (str,)}
     row = 0
     with open(path, encoding="utf-8") as f:
         for line in f:
@@ -350,10 +350,9 @@ def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> Record
             if not isinstance(obj, dict):
                 return RecordError(path, row, None, "a line must hold one JSON object")
             for fld in schema:
-                v = obj.get(fld.name)
-                want = kinds.get(fld.type)
-                if v is not None and want and (not isinstance(v, want) or (isinstance(v, bool) and bool not in want)):
-                    return RecordError(path, row, fld.name, _bad_value_reason(v, fld.type))
+                reason = records.json_value_problem(obj.get(fld.name), fld.type)
+                if reason is not None:
+                    return RecordError(path, row, fld.name, reason)
     return RecordError(path, None, None, _strip_arrow(str(cause)))
 
 

@@ -273,7 +273,9 @@ def _parse_json_ranges(lines: list[bytes], schema: pa.Schema) -> Iterator[tuple[
                 stack.append((mid, hi))
                 stack.append((lo, mid))
             continue
-        if table.num_rows != hi - lo:  # never expected; be safe rather than misnumber records
+        if table.num_rows != hi - lo or numbers_for_text(table, schema):
+            # a row count that differs is never expected (be safe rather than misnumber records);
+            # numbers for times are judged line by line
             if hi - lo == 1:
                 yield lo, hi, None
                 continue
@@ -309,22 +311,56 @@ def _add_bad_json_line(errors: _Errors, schema: pa.Schema, line: bytes, row: int
 
 
 def _json_type_problem(obj: dict, schema: pa.Schema) -> tuple[str | None, str]:
-    from .io import _bad_value_reason
-    kinds = {pa.bool_(): (bool,), pa.int32(): (int,), pa.int64(): (int,), pa.float64(): (int, float),
-             pa.string(): (str,)}
     for f in schema:
-        v = obj.get(f.name)
-        want = kinds.get(f.type)
-        if v is None:
-            continue
-        if want is not None:
-            if not isinstance(v, want) or (isinstance(v, bool) and bool not in want):
-                return f.name, _bad_value_reason(v, f.type)
-            if f.type in (pa.int32(), pa.int64()) and not -(2**63) <= v < 2**63:
-                return f.name, _bad_value_reason(v, f.type)
-        elif isinstance(v, (dict, list)):
-            return f.name, _bad_value_reason(v, f.type)
+        reason = json_value_problem(obj.get(f.name), f.type)
+        if reason is not None:
+            return f.name, reason
     return None, "the line does not parse with the lines around it (mixed value types)"
+
+
+_INT_BOUNDS = {pa.int8(): 7, pa.int16(): 15, pa.int32(): 31, pa.int64(): 63}
+
+
+def json_value_problem(v: object, t: pa.DataType) -> str | None:
+    """Why a JSON value cannot be read as `t` (None if it can): one rule for every policy. Times and
+    dates are written as text; a number there is refused, not taken for microseconds."""
+    from .io import _bad_value_reason, _type_name
+
+    if v is None:
+        return None
+    if isinstance(v, dict | list):
+        return _bad_value_reason(v, t)
+    if t == pa.bool_():
+        return None if isinstance(v, bool) else _bad_value_reason(v, t)
+    if t in _INT_BOUNDS:
+        if not isinstance(v, int) or isinstance(v, bool):
+            return _bad_value_reason(v, t)
+        bits = _INT_BOUNDS[t]
+        return None if -(2**bits) <= v < 2**bits else f"{v} is out of range for {_type_name(t)}"
+    if pa.types.is_floating(t):
+        return None if isinstance(v, int | float) and not isinstance(v, bool) else _bad_value_reason(v, t)
+    if pa.types.is_string(t):
+        return None if isinstance(v, str) else _bad_value_reason(v, t)
+    if pa.types.is_timestamp(t) or pa.types.is_date(t):
+        if isinstance(v, str):
+            return None
+        return (f"a number where a {_type_name(t).split(' ')[0]} is declared: write it as text, "
+                f"e.g. \"2026-03-01 12:00:00\"" if isinstance(v, int | float) and not isinstance(v, bool)
+                else _bad_value_reason(v, t))
+    return None
+
+
+def numbers_for_text(table: pa.Table, schema: pa.Schema) -> bool:
+    """A range the JSON reader parsed gave numbers (or booleans) for a time or date column: its lines
+    must be judged one by one (json_value_problem refuses those values)."""
+    for f in schema:
+        if not (pa.types.is_timestamp(f.type) or pa.types.is_date(f.type)):
+            continue
+        idx = table.schema.get_field_index(f.name)
+        got = table.schema.field(idx).type if idx >= 0 else None
+        if got is not None and (pa.types.is_integer(got) or pa.types.is_floating(got) or pa.types.is_boolean(got)):
+            return True
+    return False
 
 
 # ---------------------------------------------------------------- parquet

@@ -126,3 +126,28 @@ def test_a_python_pipelines_own_errors_point_into_its_file(tmp_path: Path, code:
     out = subprocess.run([*FLOWC, "check", str(tmp_path / "p.py")], capture_output=True, text=True)
     assert out.returncode == 1, out.stderr
     assert where in out.stderr and what in out.stderr and "internal error" not in out.stderr
+
+
+@pytest.mark.parametrize("policy", ["fail", "skip", "into"])
+def test_a_jsonl_record_is_bad_or_good_whatever_the_policy(tmp_path: Path, policy: str) -> None:
+    """One rule for every policy (records.json_value_problem): a number where a timestamp is declared
+    and an int out of range are bad records with a 1-based row, the column and the reason."""
+    (tmp_path / "in.jsonl").write_text('{"k": 1, "ts": "2026-01-01 00:00:00"}\n{"k": 2, "ts": 12345}\n'
+                                       '{"k": 3000000000, "ts": "2026-01-01 00:00:01"}\n')
+    on_error = "into jsonl('out/bad.jsonl')" if policy == "into" else policy
+    (tmp_path / "p.flow").write_text(f"source s (k int, ts timestamp) from jsonl('in.jsonl') on_error {on_error}\n"
+                                     "view a = s | where k > 0\nsink a into csv('out/a.csv')\n")
+    out = subprocess.run([*FLOWC, "run", str(tmp_path / "p.flow")], capture_output=True, text=True)
+    if policy == "fail":
+        assert out.returncode == 1
+        assert "row 2, column 'ts': a number where a timestamp is declared" in out.stderr
+        return
+    assert out.returncode == 0, out.stderr
+    assert "1 rows in, 0 late, 2 skipped" in out.stderr
+    assert (tmp_path / "out" / "a.csv").read_text().splitlines()[1:] == ["1,2026-01-01 00:00:00.000000"]
+    if policy == "into":
+        import json
+
+        bad = [json.loads(x) for x in (tmp_path / "out" / "bad.jsonl").read_text().splitlines()]
+        assert [(b["_row"], b["_column"]) for b in bad] == [(2, "ts"), (3, "k")]
+        assert bad[1]["_error"] == "3000000000 is out of range for int"
