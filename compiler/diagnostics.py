@@ -53,6 +53,7 @@ class Code(str, Enum):
     # F04xx: run time
     BAD_RECORD = "F0401"
     IO = "F0402"
+    STATE_LIMIT = "F0403"  # an operator's state passed --max-state-rows
     # F09xx: warnings
     TARGET_DIFFERENCE = "W0901"
     UNBOUNDED_STATE = "W0902"

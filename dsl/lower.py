@@ -205,6 +205,28 @@ class Lowerer:
                                 f"view '{view}': this join keeps {sides} forever", node.span,
                                 "bound it in time (`and ts between a.ts and a.ts + 1h`) to make it an interval "
                                 "join, or join both sides on the same window's window_start")
+            elif not self._streams(node):
+                continue
+            elif isinstance(node, ir.Aggregate) and node.window is None and node.keys:
+                self.diags.warn(Code.UNBOUNDED_STATE,
+                                f"view '{view}': this aggregate keeps a row per {', '.join(node.keys)} forever "
+                                "(no window closes them), so its state grows with the keys the stream brings",
+                                node.span, "aggregate over a window (`| window tumble(ts, 1h)`) to free each "
+                                "window's rows when it closes, if the keys keep growing")
+            elif isinstance(node, ir.Distinct):
+                self.diags.warn(Code.UNBOUNDED_STATE,
+                                f"view '{view}': this distinct remembers every {', '.join(node.keys)} it has seen, "
+                                "so its state grows with the keys the stream brings", node.span,
+                                "distinct within a window (`| window tumble(ts, 1h) | distinct ..., window_start`) "
+                                "if the keys keep growing")
+
+    def _streams(self, node: ir.Rel) -> bool:
+        """The node reads a source (directly or through views): a stream, not only tables."""
+        for n in ir.walk(node):
+            if isinstance(n, ir.Scan) and (n.kind == "source" or (
+                    n.kind == "view" and n.name in self.views and self._streams(self.views[n.name].plan))):
+                return True
+        return False
 
     def _sink(self, d: ast.SinkDecl) -> ir.Sink | None:
         connector = self.connector(d.connector, role="sink")

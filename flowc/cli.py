@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
                                         "default $FLOWC_FLINK_JOBMANAGER, else a local cluster started "
                                         "for the run)")
     c.add_argument("--parallelism", type=int, help="parallelism of the Flink job (target flink; default 2)")
+    c.add_argument("--max-state-rows", type=int, metavar="N",
+                   help="stop the run when one operator keeps more than N rows of state (local target)")
 
     c = sub.add_parser("deploy", help="create the program's objects on a server, or its jobs on a cluster")
     c.add_argument("file")
@@ -197,7 +199,10 @@ def _run(args) -> int:
     if args.parallelism is not None and args.parallelism <= 0:
         print("flowc: --parallelism must be positive", file=sys.stderr)
         return EXIT_USER
-    if not _options_apply(args, "run", ("dsn", "jobmanager", "parallelism")):
+    if args.max_state_rows is not None and args.max_state_rows <= 0:
+        print("flowc: --max-state-rows must be positive", file=sys.stderr)
+        return EXIT_USER
+    if not _options_apply(args, "run", ("dsn", "jobmanager", "parallelism", "max_state_rows")):
         return EXIT_USER
     program = pipeline.to_ir(pipeline.load_program(args.file))
     files = [k for k in program.sinks if k.connector.kind in ("csv", "jsonl", "parquet")]
@@ -205,7 +210,8 @@ def _run(args) -> int:
             "when a run completes)")
     try:
         result = pipeline.run(program, args.target, args.batch_size or 10_000, dsn=args.dsn,
-                              jobmanager=args.jobmanager, parallelism=args.parallelism)
+                              jobmanager=args.jobmanager, parallelism=args.parallelism,
+                              max_state_rows=args.max_state_rows)
     except FlowError as e:
         if files and args.target != "flink":  # Flink's filesystem sink commits its own part files
             first = dataclasses.replace(e.diagnostics[0], notes=(*e.diagnostics[0].notes, kept))

@@ -102,9 +102,10 @@ def compile_target(program: ir.Program, target: str) -> str:
 
 
 def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, collect: bool = False,
-        dsn: str | None = None, jobmanager: str | None = None, parallelism: int | None = None):
+        dsn: str | None = None, jobmanager: str | None = None, parallelism: int | None = None,
+        max_state_rows: int | None = None):
     options = registry.RunOptions(batch_size=batch_size, collect=collect, dsn=dsn, jobmanager=jobmanager,
-                                  parallelism=parallelism)
+                                  parallelism=parallelism, max_state_rows=max_state_rows)
     return registry.get(target, "run").run(program, options)
 
 

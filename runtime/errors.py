@@ -30,6 +30,16 @@ class RecordError(RuntimeFault):
         return f"{', '.join(where)}: {self.reason}"
 
 
+class StateLimitExceeded(RuntimeFault):
+    """An operator's state passed the run's limit (`flowc run --max-state-rows N`)."""
+
+    def __init__(self, operator: str, rows: int, limit: int):
+        self.operator = operator
+        self.rows = rows
+        self.limit = limit
+        super().__init__(f"the state of {operator} reached {rows} rows, over the limit of {limit}")
+
+
 class EvaluationError(RuntimeFault):
     """An expression failed on some rows (division by zero, overflow, a failing cast)."""
 

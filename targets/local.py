@@ -20,7 +20,7 @@ from flowc.compiler.diagnostics import Code, Diagnostic, FlowError, UnsupportedF
 from flowc.compiler.properties import columns_read
 from flowc.runtime import io
 from flowc.runtime.aggregate import AggSpec, GlobalAggregateOp, WindowAggregateOp
-from flowc.runtime.errors import EvaluationError, FileFormatError, RecordError
+from flowc.runtime.errors import EvaluationError, FileFormatError, RecordError, StateLimitExceeded
 from flowc.runtime.executor import Plan, SourceNode
 from flowc.runtime.operators import (
     WEIGHT,
@@ -392,11 +392,12 @@ def _describe(op: Operator) -> str:
 # ---------------------------------------------------------------- running
 
 
-def run_local(program: ir.Program, batch_size: int = 10_000, collect: bool = False) -> RunResult:
+def run_local(program: ir.Program, batch_size: int = 10_000, collect: bool = False,
+              max_state_rows: int | None = None) -> RunResult:
     """Run the program on the local runtime; with collect, RunResult.tables[view] holds what each
     view's sinks received (changelogs with `_op` first)."""
     lp = compile_local(program, batch_size, collect)
-    probe = attach_state_probe(lp.plan.sources, lp.plan.operators)  # peak state rows per operator
+    probe = attach_state_probe(lp.plan.sources, lp.plan.operators, max_state_rows)  # peak rows per operator
     opened: list[io.Writer] = []
     try:
         for s in program.sources:
@@ -467,6 +468,12 @@ def _run(program: ir.Program, lp: LocalPlan):
         raise FlowError(Diagnostic(Code.IO, f"no such file: {e.args[0] if e.args else e}",
                                    src.connector.span if src else None,
                                    f"the path is relative to {program.base_dir}")) from None
+    except StateLimitExceeded as e:
+        view = program.view(e.operator.split(".")[0])
+        raise FlowError(Diagnostic(Code.STATE_LIMIT, f"stopped: the state of view '{e.operator.split('.')[0]}' "
+                                   f"({e.operator}) reached {e.rows} rows, over --max-state-rows {e.limit}",
+                                   view.span if view else None,
+                                   "bound the state (a window, an interval join), or raise the limit")) from None
     except FileFormatError as e:
         src = _source_of(program, e.file)
         raise FlowError(Diagnostic(Code.IO, f"cannot read {e.file}: {e.reason}", src.connector.span if src else None,

@@ -10,7 +10,7 @@ from .registry import RunOptions, Target
 class LocalTarget(Target):
     name = "local"
     can = frozenset({"run", "explain"})
-    run_options = frozenset({"batch_size"})
+    run_options = frozenset({"batch_size", "max_state_rows"})
 
     def check(self, program: ir.Program):
         from .local import compile_local
@@ -21,7 +21,8 @@ class LocalTarget(Target):
     def run(self, program: ir.Program, options: RunOptions):
         from .local import run_local
 
-        return run_local(program, batch_size=options.batch_size, collect=options.collect)
+        return run_local(program, batch_size=options.batch_size, collect=options.collect,
+                         max_state_rows=options.max_state_rows)
 
     def explain(self, program: ir.Program) -> str:
         from .local import explain_local

@@ -49,6 +49,7 @@ class RunOptions:
     dsn: str | None = None  # postgres
     jobmanager: str | None = None  # flink: HOST:PORT of a running cluster's REST endpoint
     parallelism: int | None = None  # flink
+    max_state_rows: int | None = None  # local: stop when one operator keeps more rows
 
 
 @dataclass(frozen=True)

@@ -151,3 +151,21 @@ def test_a_jsonl_record_is_bad_or_good_whatever_the_policy(tmp_path: Path, polic
         bad = [json.loads(x) for x in (tmp_path / "out" / "bad.jsonl").read_text().splitlines()]
         assert [(b["_row"], b["_column"]) for b in bad] == [(2, "ts"), (3, "k")]
         assert bad[1]["_error"] == "3000000000 is out of range for int"
+
+
+def test_state_that_grows_with_the_stream_is_warned_and_can_be_bounded(tmp_path: Path) -> None:
+    (tmp_path / "s.csv").write_text("k,v\n" + "".join(f"{i},{i}\n" for i in range(30_000)))
+    (tmp_path / "p.flow").write_text("source s (k bigint, v bigint) from csv('s.csv')\n"
+                                     "view per_k = s | aggregate n = count() by k\n"
+                                     "view keys = s | distinct k\n"
+                                     "sink per_k into csv('out/pk.csv')\n")
+    check = subprocess.run([*FLOWC, "check", str(tmp_path / "p.flow")], capture_output=True, text=True)
+    assert check.returncode == 0
+    assert "p.flow:2:18: warning[W0902]: view 'per_k': this aggregate keeps a row per k forever" in check.stderr
+    assert "p.flow:3:17: warning[W0902]: view 'keys': this distinct remembers every k" in check.stderr
+    run = subprocess.run([*FLOWC, "run", "--batch-size", "1000", "--max-state-rows", "5000", str(tmp_path / "p.flow")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "error[F0403]: stopped: the state of view" in run.stderr
+    assert "over --max-state-rows 5000" in run.stderr and not (tmp_path / "out" / "pk.csv").exists()
+    ok = subprocess.run([*FLOWC, "run", str(tmp_path / "p.flow")], capture_output=True, text=True)
+    assert ok.returncode == 0 and "state per_k.aggregate" in ok.stderr and "peak 30000 rows" in ok.stderr
