@@ -54,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--jobmanager", help="the Flink cluster's REST address HOST:PORT (target flink; "
                                         "default $FLOWC_FLINK_JOBMANAGER, then `flowc flink start`'s cluster)")
     c.add_argument("--dry-run", action="store_true", help="print the plan only")
+    c.add_argument("--allow-data-loss", action="store_true", default=None,
+                   help="apply a plan that drops tables holding loaded rows (postgres, risingwave)")
     c.add_argument("--name", help="the deployment's name in the catalog (default: the program's name)")
 
     c = sub.add_parser("explain", help="show a stage of compilation")
@@ -228,10 +230,11 @@ def _run(args) -> int:
 def _deploy(args) -> int:
     from flowc import pipeline
 
-    if not _options_apply(args, "deploy", ("dsn", "jobmanager")):
+    if not _options_apply(args, "deploy", ("dsn", "jobmanager", "allow_data_loss")):
         return EXIT_USER
     pipeline.deploy(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.dsn,
-                    dry_run=args.dry_run, name=args.name, jobmanager=args.jobmanager)
+                    dry_run=args.dry_run, name=args.name, jobmanager=args.jobmanager,
+                    allow_data_loss=bool(args.allow_data_loss))
     return EXIT_OK
 
 

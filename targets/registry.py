@@ -58,6 +58,7 @@ class DeployOptions:
     jobmanager: str | None = None  # flink
     dry_run: bool = False
     name: str | None = None
+    allow_data_loss: bool = False  # postgres, risingwave: apply a plan that drops tables holding rows
 
 
 class Target:

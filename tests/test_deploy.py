@@ -367,3 +367,32 @@ def test_dsn_display_and_redaction_hide_passwords(monkeypatch):
     assert s.redact(f"failed for {uri} with p@ss and env-pw") == "failed for postgresql://alice:***@db.example:6543/prod " \
                                                                  "with *** and ***"
     assert "secret" not in display_dsn("host=h password=secret dbname=d")
+
+
+@pytest.mark.postgres
+def test_a_plan_that_drops_loaded_rows_needs_allow_data_loss(pg_db, tmp_path):
+    """Issue 12: changing a source's columns drops its table and the rows loaded into it; the plan
+    says so in words and deploy refuses to apply it without --allow-data-loss."""
+    import psycopg
+
+    text = (EXAMPLES / "tumble" / "program.flow").read_text()
+    path = tmp_path / "shop.flow"
+    path.write_text(text)
+    assert _deploy_cli(path, pg_db).returncode == 0
+    with psycopg.connect(pg_db) as conn:
+        conn.execute('INSERT INTO "__raw_bids" (auction) VALUES (1), (2)')
+    loaded = _query(pg_db, 'SELECT count(*) FROM "__raw_bids"')
+    changed = text.replace("    price     bigint,", "    price     bigint,\n    extra     string,", 1)
+    assert changed != text
+    path.write_text(changed)
+    plan = _deploy_cli(path, pg_db, "--dry-run")
+    assert plan.returncode == 0 and "-- DATA LOSS: dropping table __raw_bids (changed)" in plan.stdout
+    refused = _deploy_cli(path, pg_db)
+    assert refused.returncode == 1 and "drops table __raw_bids and the rows loaded into it" in refused.stderr
+    assert "--allow-data-loss" in refused.stderr
+    assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') == loaded  # nothing applied
+    accepted = _deploy_cli(path, pg_db, "--allow-data-loss")
+    assert accepted.returncode == 0, accepted.stderr
+    assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') < loaded  # the rows inserted by hand are gone
+    flink = run_flowc("deploy", str(path), "--target", "flink", "--dry-run", "--allow-data-loss")
+    assert flink.returncode == 1 and "--allow-data-loss applies to --target postgres or risingwave" in flink.stderr

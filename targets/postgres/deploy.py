@@ -97,6 +97,12 @@ class DeployPlan:
     def empty(self) -> bool:
         return not self.steps
 
+    @property
+    def data_loss(self) -> list[Step]:
+        """The drops that lose rows nothing can recompute: tables (a source's loaded rows on PostgreSQL,
+        a RisingWave table's ingested rows); views and materialized views are derived again."""
+        return [s for s in self.steps if s.action == "drop" and s.kind == "table"]
+
     def render(self, secrets: Secrets | None = None) -> str:
         secrets = secrets or Secrets()
         head = f"-- flowc deploy plan: '{self.deployment}' on {self.target}, program sha256:{self.program_hash[:16]}"
@@ -108,6 +114,9 @@ class DeployPlan:
         else:
             lines.append(f"-- {drops} to drop, {creates} to create, {len(self.unchanged)} unchanged")
         lines += [f"-- note: {n}" for n in self.notes]
+        for s in self.data_loss:
+            lines.append(f"-- DATA LOSS: dropping table {s.name} ({s.reason}) deletes the rows loaded into it; "
+                         "deploy applies this plan only with --allow-data-loss")
         for i, s in enumerate(self.steps, 1):
             lines.append("")
             lines.append(f"-- [{i}/{len(self.steps)}] {s.action} {s.kind} {s.name}: {s.reason}")
@@ -291,7 +300,7 @@ class DeployResult:
 
 
 def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = False,
-           name: str | None = None, out=None, log=None) -> DeployResult:
+           name: str | None = None, out=None, log=None, allow_data_loss: bool = False) -> DeployResult:
     """Plan against the server's catalog, print the plan to `out`, and (unless dry_run) apply it,
     reporting each step to `log`. Without a DSN a dry run plans against an empty catalog."""
     out = out or sys.stdout
@@ -320,6 +329,12 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
         out.write(plan.render(secrets))
         if dry_run or plan.empty:
             return DeployResult(plan, [])
+        if plan.data_loss and not allow_data_loss:
+            tables = ", ".join(s.name for s in plan.data_loss)
+            raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"the plan drops table {tables} and the rows loaded into "
+                                       "it: nothing was applied", None,
+                                       "deploy again with --allow-data-loss to accept it, or keep the source's "
+                                       "columns as deployed (--dry-run shows the plan)"))
         for stmt in _CATALOG_DDL:
             _apply_sql(cur, stmt, [], secrets)
         applied: list[Step] = []

@@ -10,7 +10,7 @@ class PostgresTarget(Target):
     name = "postgres"
     can = frozenset({"compile", "run", "deploy", "explain"})
     run_options = frozenset({"dsn"})
-    deploy_options = frozenset({"dsn", "dry_run", "name"})
+    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss"})
 
     def check(self, program: ir.Program):
         from .sqlgen import compile_postgres
@@ -31,4 +31,5 @@ class PostgresTarget(Target):
     def deploy(self, program: ir.Program, options: DeployOptions):
         from .deploy import deploy
 
-        return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name)
+        return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name,
+                      allow_data_loss=options.allow_data_loss)

@@ -10,7 +10,7 @@ from flowc.targets.registry import DeployOptions, Target
 class RisingWaveTarget(Target):
     name = "risingwave"
     can = frozenset({"compile", "deploy", "explain"})
-    deploy_options = frozenset({"dsn", "dry_run", "name"})
+    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss"})
 
     def check(self, program: ir.Program):
         from .ddl import compile_risingwave_with_warnings
@@ -25,4 +25,5 @@ class RisingWaveTarget(Target):
     def deploy(self, program: ir.Program, options: DeployOptions):
         from flowc.targets.postgres.deploy import deploy
 
-        return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name)
+        return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name,
+                      allow_data_loss=options.allow_data_loss)
