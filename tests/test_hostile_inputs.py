@@ -169,3 +169,23 @@ def test_state_that_grows_with_the_stream_is_warned_and_can_be_bounded(tmp_path:
     assert "over --max-state-rows 5000" in run.stderr and not (tmp_path / "out" / "pk.csv").exists()
     ok = subprocess.run([*FLOWC, "run", str(tmp_path / "p.flow")], capture_output=True, text=True)
     assert ok.returncode == 0 and "state per_k.aggregate" in ok.stderr and "peak 30000 rows" in ok.stderr
+
+
+@pytest.mark.parametrize("policy", ["skip", "into"])
+def test_the_postgres_target_keeps_on_error_skip_and_into(tmp_path: Path, policy: str) -> None:
+    """Issue 12: it refused at run time after `check` said ok; now it reads as DataFusion does."""
+    from flowc.testing.differential import postgres_reason
+
+    if postgres_reason() is not None:
+        pytest.skip(postgres_reason())
+    (tmp_path / "in.csv").write_text("k,v\n1,2\nx,3\n4,5\n")
+    on_error = "into csv('out/bad.csv')" if policy == "into" else "skip"
+    (tmp_path / "p.flow").write_text(f"source s (k bigint, v bigint) from csv('in.csv') on_error {on_error}\n"
+                                     "view a = s | where k > 0\nsink a into csv('out/a.csv')\n")
+    out = subprocess.run([*FLOWC, "run", "--target", "postgres", str(tmp_path / "p.flow")], capture_output=True,
+                         text=True)
+    assert out.returncode == 0, out.stderr
+    assert "2 rows in, 0 late, 1 skipped" in out.stderr
+    assert (tmp_path / "out" / "a.csv").read_text() == "k,v\n1,2\n4,5\n"
+    if policy == "into":
+        assert (tmp_path / "out" / "bad.csv").read_text().splitlines()[1] == "x,3,2,k,cannot read 'x' as bigint,"

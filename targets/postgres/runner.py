@@ -21,7 +21,7 @@ from flowc.compiler.diagnostics import Code, Diagnostic, FlowError
 from flowc.runtime.postgres_io import copy_text
 from flowc.targets.arrow_types import arrow_schema
 from flowc.targets.base import RunResult, SinkStats, SourceStats, describe_connector
-from flowc.targets.sql.connectors import read_file, write_file
+from flowc.targets.sql.connectors import bad_record_schema, read_input, write_file
 from flowc.targets.sql.relations import output_schema
 
 from .connect import Secrets, connect, first_line, resolve_dsn
@@ -40,8 +40,10 @@ def run_postgres(program: ir.Program, dsn: str | None = None, collect: bool = Fa
 
     started = time.perf_counter()
     plan = compile_postgres(program)
-    inputs = {s.name: _read(program, io, s) for s in program.sources}
-    tables = {t.name: _read(program, io, t) for t in program.tables}
+    # the same reads as DataFusion's: bad records left out under on_error skip / into (issue 12)
+    bad: dict[str, list[pa.RecordBatch]] = {s.name: [] for s in program.sources}
+    inputs = {s.name: read_input(program, io, s, bad[s.name]) for s in program.sources}
+    tables = {t.name: read_input(program, io, t) for t in program.tables}
     dsn = resolve_dsn(dsn, DSN_ENV)
     with connect(dsn) as conn:
         try:
@@ -53,9 +55,12 @@ def run_postgres(program: ir.Program, dsn: str | None = None, collect: bool = Fa
     result = RunResult(TARGET)
     for s in program.sources:
         n_late = late[s.name].num_rows if s.name in late else 0
-        result.sources.append(SourceStats(s.name, rows_in=inputs[s.name].num_rows, late=n_late))
+        skipped = sum(b.num_rows for b in bad[s.name])
+        result.sources.append(SourceStats(s.name, rows_in=inputs[s.name].num_rows, late=n_late, skipped=skipped))
         if isinstance(s.on_late, ir.Connector):
             write_file(program, io, s.on_late, late[s.name])
+        if isinstance(s.on_error, ir.Connector):
+            write_file(program, io, s.on_error, pa.Table.from_batches(bad[s.name], bad_record_schema(s)))
     for k in program.sinks:
         table = outputs[k.view]
         write_file(program, io, k.connector, table)
@@ -191,11 +196,6 @@ def copy_out(cur, query: str, schema: pa.Schema, what: str, secrets: Secrets) ->
 
 # ---------------------------------------------------------------- files
 
-
-def _read(program: ir.Program, io, what: ir.Source | ir.Table) -> pa.Table:
-    return read_file(program, io, what, None, fail_hint=None,
-                     skip_hint="the postgres target loads whole files and cannot skip bad records; "
-                               "fix the file or run it with --target local")
 
 
 __all__ = ["run_postgres", "copy_in", "copy_out", "run_schema_name", "DSN_ENV"]
