@@ -396,3 +396,17 @@ def test_a_plan_that_drops_loaded_rows_needs_allow_data_loss(pg_db, tmp_path):
     assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') < loaded  # the rows inserted by hand are gone
     flink = run_flowc("deploy", str(path), "--target", "flink", "--dry-run", "--allow-data-loss")
     assert flink.returncode == 1 and "--allow-data-loss applies to --target postgres or risingwave" in flink.stderr
+
+
+@pytest.mark.postgres
+def test_two_deployments_never_share_an_object(pg_db, tmp_path):
+    """Issue 12: a second program with an object of the same name is refused, naming the owner."""
+    a = tmp_path / "alpha.flow"
+    a.write_text("source a1 (x bigint) from csv('a.csv')\nview v = a1 | select x\n")
+    b = tmp_path / "beta.flow"
+    b.write_text("source b1 (x bigint) from csv('b.csv')\nview v = b1 | select x\n")
+    assert _deploy_cli(a, pg_db).returncode == 0
+    proc = _deploy_cli(b, pg_db)
+    assert proc.returncode == 1
+    assert "'v' is deployment 'alpha''s: nothing was applied" in proc.stderr and "--name alpha" in proc.stderr
+    assert _query(pg_db, f"SELECT count(*) FROM {CATALOG}.objects WHERE deployment = 'beta'") == [(0,)]

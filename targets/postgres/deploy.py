@@ -275,6 +275,14 @@ def read_catalog(cur, deployment: str) -> dict[str, Deployed]:
     return {r[0]: Deployed(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), int(r[4])) for r in cur.fetchall()}
 
 
+def owners(cur, deployment: str) -> dict[str, str]:
+    """The objects other deployments own: name -> their deployment."""
+    if not _catalog_exists(cur):
+        return {}
+    cur.execute(f"SELECT name, deployment FROM {CATALOG}.objects WHERE deployment <> %s", (deployment,))
+    return {r[0]: r[1] for r in cur.fetchall()}
+
+
 def _record(cur, deployment: str, step: Step, position: int, secrets: Secrets) -> None:
     cur.execute(f"DELETE FROM {CATALOG}.objects WHERE deployment = %s AND name = %s", (deployment, step.name))
     if step.action == "create":
@@ -327,6 +335,15 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
                                                 f"{secrets.redact(first_line(str(e)))}", None)) from None
         plan = plan_deploy(deployment, target, objects, deployed, notes)
         out.write(plan.render(secrets))
+        taken = owners(cur, deployment)
+        clashes = [(s.name, taken[s.name]) for s in plan.steps if s.action == "create" and s.name in taken]
+        if clashes:
+            name, other = clashes[0]
+            raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"{len(clashes)} object(s) of deployment '{deployment}' "
+                                       f"belong to another deployment: '{name}' is deployment '{other}''s: nothing "
+                                       "was applied", None,
+                                       f"two deployments never share objects: rename '{name}' in this program, or "
+                                       f"deploy it with --name {other} to update that deployment"))
         if dry_run or plan.empty:
             return DeployResult(plan, [])
         if plan.data_loss and not allow_data_loss:
