@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv as pycsv
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 
@@ -205,6 +206,19 @@ def read_table(kind: str, path: str, schema: pa.Schema, options: dict | None = N
     return pa.Table.from_batches(list(read_batches(kind, path, schema, 1 << 20, options)), schema)
 
 
+def header_only(path: str) -> bool:
+    """The file holds at most its header line (maybe without a newline): no data rows."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        end = head.find(b"\n")
+        if end < 0:
+            return len(head) < (1 << 16)
+        rest = head[end + 1:]
+        if rest.strip():
+            return False
+        return not f.read(1 << 16).strip() if len(head) == 1 << 16 else True
+
+
 def _csv_header(path: str, delimiter: str) -> list[str]:
     with open(path, newline="", encoding="utf-8-sig") as f:
         return next(pycsv.reader(f, delimiter=delimiter), [])
@@ -234,6 +248,8 @@ def _csv_blocks(path: str, schema: pa.Schema, delimiter: str) -> Iterator[pa.Rec
     invalid_rows: list = []
     read, parse, convert = _csv_options(names, types, delimiter, invalid_rows)
     row = 0  # data rows delivered so far
+    if header_only(path):
+        return  # Arrow's reader cannot open a header without a line after it: no rows
     try:
         reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         for b in reader:
@@ -306,6 +322,8 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     explicit = pa.schema([f for f in schema if _jsonl_native(f.type)])
     parse = pajson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
     read = pajson.ReadOptions(use_threads=False, block_size=1 << 20)
+    if first_non_object_line(path) is not None:  # never given to Arrow's reader (see there); the first
+        raise _locate_json_error(path, schema, ValueError("a line must hold one JSON object"))  # bad line
     row = 0
     try:
         for b in pajson.open_json(path, read_options=read, parse_options=parse):
@@ -333,6 +351,26 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
     except pa.ArrowInvalid as e:
         raise _locate_json_error(path, schema, e) from None
+
+
+_NOT_OBJECT = re.compile(rb"^[ \t\r]*[^{ \t\r\n]", re.MULTILINE)
+
+
+def first_non_object_line(path: str) -> int | None:
+    """The 1-based record number of the first non-blank line that does not start a JSON object.
+    pyarrow 26's JSON reader crashes the process (SIGSEGV) on a line such as ` null}`, so such lines
+    are found here, by a regex over the mapped file, before Arrow reads any of it."""
+    import mmap
+
+    with open(path, "rb") as f:
+        if os.fstat(f.fileno()).st_size == 0:
+            return None
+        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+            hit = _NOT_OBJECT.search(m)
+            if hit is None:
+                return None
+            before = m[: hit.start()]
+            return sum(1 for ln in before.split(b"\n") if ln.strip()) + 1
 
 
 def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> RecordError:

@@ -182,6 +182,10 @@ def csv_lenient(path: str, schema: pa.Schema, delimiter: str, on_error: OnError)
     errors = _Errors(schema)
     done = 0  # the record number of the last record accounted for
     used = 0  # invalid records accounted for
+    from .io import header_only
+
+    if header_only(path):
+        return
     for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert_opts):
         # the block's good records are the next b.num_rows record numbers not taken by invalid rows
         inv_rows = np.array([r for r, *_ in invalid], dtype=np.int64)
@@ -235,6 +239,7 @@ def jsonl_lenient(path: str, schema: pa.Schema, on_error: OnError) -> Iterator[p
     for start in range(0, len(lines), _LINES_PER_BLOCK):
         block = lines[start: start + _LINES_PER_BLOCK]
         for lo, hi, parsed in _parse_json_ranges(block, schema):
+            # (a line that does not start an object never reaches Arrow: it crashes on ` null}`)
             if parsed is None:
                 _add_bad_json_line(errors, schema, block[lo], start + lo + 1)
                 continue
@@ -257,10 +262,19 @@ def _parse_json_ranges(lines: list[bytes], schema: pa.Schema) -> Iterator[tuple[
     """(lo, hi, table) for the ranges of lines that parse, and (i, i + 1, None) for each line that
     does not, in line order."""
     opts = _json_parse_options(schema)
+    objects = [ln.lstrip()[:1] == b"{" for ln in lines]
     stack = [(0, len(lines))]
     while stack:
         lo, hi = stack.pop()
         if hi <= lo:
+            continue
+        if not all(objects[lo:hi]):  # split down to the lines that are not objects: bad, unparsed
+            if hi - lo == 1:
+                yield lo, hi, None
+            else:
+                mid = (lo + hi) // 2
+                stack.append((mid, hi))
+                stack.append((lo, mid))
             continue
         try:
             table = pajson.read_json(pyio.BytesIO(b"\n".join(lines[lo:hi])), parse_options=opts,

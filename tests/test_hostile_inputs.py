@@ -189,3 +189,26 @@ def test_the_postgres_target_keeps_on_error_skip_and_into(tmp_path: Path, policy
     assert (tmp_path / "out" / "a.csv").read_text() == "k,v\n1,2\n4,5\n"
     if policy == "into":
         assert (tmp_path / "out" / "bad.csv").read_text().splitlines()[1] == "x,3,2,k,cannot read 'x' as bigint,"
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion"])
+@pytest.mark.parametrize("policy", ["fail", "skip", "into"])
+def test_found_by_the_fuzzer(tmp_path: Path, target: str, policy: str) -> None:
+    """A JSONL line ` null}` crashed the process (SIGSEGV in pyarrow 26's JSON reader); a CSV of its
+    header alone, without a newline, was an ArrowInvalid under skip and into."""
+    on_error = "into jsonl('out/bad.jsonl')" if policy == "into" else policy
+    (tmp_path / "in.jsonl").write_bytes(b'{"k": 1, "v": 10}\n{"k": 3, "v": null, "ts":\n null}\n')
+    (tmp_path / "in.csv").write_bytes(b"k,v,ts")
+    for kind, want_rows in (("jsonl", 0 if policy != "fail" else None), ("csv", 0)):
+        (tmp_path / "p.flow").write_text(
+            f"source s (k bigint, v int, ts timestamp) from {kind}('in.{kind}') on_error {on_error}\n"
+            "view a = s | where k > 0\nsink a into csv('out/a.csv')\n")
+        out = subprocess.run([*FLOWC, "run", "--target", target, str(tmp_path / "p.flow")],
+                             capture_output=True, text=True)
+        assert out.returncode in (0, 1) and "internal error" not in out.stderr, out
+        if kind == "csv":
+            assert out.returncode == 0 and "0 rows in" in out.stderr
+        elif policy == "fail":
+            assert "row 2: not valid JSON" in out.stderr
+        else:
+            assert out.returncode == 0 and "1 rows in, 0 late, 2 skipped" in out.stderr, out.stderr
