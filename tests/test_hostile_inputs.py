@@ -199,7 +199,7 @@ def test_found_by_the_fuzzer(tmp_path: Path, target: str, policy: str) -> None:
     on_error = "into jsonl('out/bad.jsonl')" if policy == "into" else policy
     (tmp_path / "in.jsonl").write_bytes(b'{"k": 1, "v": 10}\n{"k": 3, "v": null, "ts":\n null}\n')
     (tmp_path / "in.csv").write_bytes(b"k,v,ts")
-    for kind, want_rows in (("jsonl", 0 if policy != "fail" else None), ("csv", 0)):
+    for kind in ("jsonl", "csv"):
         (tmp_path / "p.flow").write_text(
             f"source s (k bigint, v int, ts timestamp) from {kind}('in.{kind}') on_error {on_error}\n"
             "view a = s | where k > 0\nsink a into csv('out/a.csv')\n")
