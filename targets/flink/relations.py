@@ -40,6 +40,7 @@ WS = "__ws"  # a computed window's start
 TVF_COLUMNS = ("window_start", "window_end", "window_time")  # what a window function appends
 RANK = "__rn"
 ORDER = "__order"
+TIE = "__tie"  # a processing time ordering rows that are all alike
 HIDDEN_PREFIX = "__"
 
 
@@ -486,8 +487,12 @@ class RelCompiler:
             .join(rsub, on=X.expr(cond), join_type=side or "inner")
         if kind == "interval":
             # Flink's interval join keeps both sides' time attributes; it emits an unmatched left row
-            # once the right side's watermark passes its bound: append-only
-            return Rel(q, ir.schema_names(r.schema), hidden, times, frozenset(left.attrs | rattrs),
+            # once the right side's watermark passes its bound: append-only. After a left join the
+            # right side's times are null on those rows, and a window function drops a row whose
+            # time attribute is null (flowc keeps it, in no window): windows over them are computed
+            # (flink_window_over_a_left_joins_right_time)
+            out_times = dict(left.times) if side == "left" else times
+            return Rel(q, ir.schema_names(r.schema), hidden, out_times, frozenset(left.attrs | rattrs),
                        left.append and right.append)
         # a regular (or window) join: Flink makes time attributes plain timestamps
         append = left.append and right.append and side is None
@@ -640,6 +645,13 @@ class RelCompiler:
         with_order = exp.select(*cols, _alias(X.expr(r.order_by), ORDER)).from_(source)
         order = [exp.Ordered(this=col(ORDER), desc=r.descending, nulls_first=False)]
         order += [exp.Ordered(this=col(c), nulls_first=False) for c in inner.cols]
+        constants = _constant_columns(r.input)
+        if set(inner.cols) <= constants and not (ir.columns_used(r.order_by) - constants):
+            # every row is the same row (all columns constant): Flink refuses a ROW_NUMBER ordered by
+            # constants only ("requires order by clause with non-constant fields"); the processing
+            # time orders identical rows, which changes nothing (flink_top_of_constant_rows)
+            with_order = with_order.select(_alias(exp.Anonymous(this="PROCTIME"), TIE))
+            order.append(exp.Ordered(this=col(TIE)))
         rank = exp.Window(this=exp.RowNumber(), partition_by=[col(k) for k in r.per] or None,
                           order=exp.Order(expressions=order))
         ranked = exp.select(*self.cols(inner.cols), _alias(rank, RANK)).from_(
@@ -665,6 +677,16 @@ class RelCompiler:
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _constant_columns(rel: ir.Rel) -> set[str]:
+    """The columns of rel that are the same on every row (computed from literals only)."""
+    if isinstance(rel, ir.Project):
+        inner = _constant_columns(rel.input)
+        return {n for n, e in rel.columns if ir.columns_used(e) <= inner}
+    if isinstance(rel, ir.Filter | ir.Distinct | ir.TopN):
+        return _constant_columns(rel.input)
+    return set()
 
 
 def _window_time(rel: Rel) -> bool:
