@@ -129,7 +129,9 @@ def test_postgres_agrees_with_the_reference(case):
 
 
 def _flink_examples() -> int:
-    return FLINK_EXAMPLES.get(settings.default.max_examples > 1000 and "long" or "default")
+    """FLINK_EXAMPLES by profile; $FLOWC_FLINK_EXAMPLES sets it for a run of a chosen length."""
+    given = os.environ.get("FLOWC_FLINK_EXAMPLES")
+    return int(given) if given else FLINK_EXAMPLES.get(settings.default.max_examples > 1000 and "long" or "default")
 
 
 def _flink_case(case, flink_jobmanager) -> None:
