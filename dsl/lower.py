@@ -334,7 +334,8 @@ class Lowerer:
             return v.value
         if isinstance(v, ast.Duration):
             return v.micros
-        if isinstance(v, ast.Unary) and v.op == "-" and isinstance(v.operand, ast.Literal):
+        if isinstance(v, ast.Unary) and v.op == "-" and isinstance(v.operand, ast.Literal) \
+                and v.operand.kind in ("int", "float"):
             return -v.operand.value  # type: ignore[operator]
         if isinstance(v, ast.Call) and v.name == "env" and len(v.args) == 1 and \
                 isinstance(v.args[0].value, ast.Literal) and v.args[0].value.kind == "string":

@@ -212,3 +212,19 @@ def test_found_by_the_fuzzer(tmp_path: Path, target: str, policy: str) -> None:
             assert "row 2: not valid JSON" in out.stderr
         else:
             assert out.returncode == 0 and "1 rows in, 0 late, 2 skipped" in out.stderr, out.stderr
+
+
+def test_found_by_the_100k_fuzz_run(tmp_path: Path) -> None:
+    """A minus before a string connector argument was a TypeError; a column named `between` made the
+    RisingWave target's quoting probe raise sqlglot's ParseError."""
+    (tmp_path / "a.flow").write_text("source s (k bigint) from csv(-'s.csv')\n")
+    a = subprocess.run([*FLOWC, "check", str(tmp_path / "a.flow")], capture_output=True, text=True)
+    assert a.returncode == 1 and "a.flow:1:30: error[F0213]: connector arguments are literals" in a.stderr
+    (tmp_path / "b.flow").write_text(
+        "source bids (between bigint, channel string, ts timestamp) from kafka(topic = 't', brokers = 'b:9092')\n"
+        "event_time ts watermark 5s\n"
+        "view p = bids | window hop(ts, size = 10s, slide = 5s) | aggregate n = sum(between) by channel\n")
+    b = subprocess.run([*FLOWC, "compile", "--target", "risingwave", str(tmp_path / "b.flow")],
+                       capture_output=True, text=True)
+    assert b.returncode == 0, b.stderr
+    assert '"between" BIGINT' in b.stdout and 'SUM("between")' in b.stdout

@@ -19,6 +19,7 @@ from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
 from flowc.targets.sql.expressions import date_text, timestamp_text
 from sqlglot import exp
+from sqlglot.errors import ParseError
 
 from .dialect import parse_statement
 
@@ -44,7 +45,10 @@ def needs_quotes(name: str) -> bool:
     lower case), reserved words, and anything our parser would not read back as the same column."""
     if not _PLAIN.fullmatch(name) or name in RESERVED:
         return True
-    parsed = parse_statement(f"SELECT {name} FROM t").expressions[0]
+    try:
+        parsed = parse_statement(f"SELECT {name} FROM t").expressions[0]
+    except ParseError:  # a keyword the parser cannot read as a column (`between`): quoted
+        return True
     return not (isinstance(parsed, exp.Column) and parsed.name == name and not parsed.table)
 
 
