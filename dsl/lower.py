@@ -265,7 +265,7 @@ class Lowerer:
             path = where(c)
             if path is None:
                 continue
-            if path in inputs and inputs[path] is not None:
+            if path in inputs:
                 self.diags.error(Code.BAD_CONNECTOR, f"the {what} writes {c.get('path')!r}, which "
                                  f"'{inputs[path]}' reads", c.span or span,
                                  "write the output to another file: a run would overwrite its own input")

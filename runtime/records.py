@@ -239,7 +239,6 @@ def jsonl_lenient(path: str, schema: pa.Schema, on_error: OnError) -> Iterator[p
     for start in range(0, len(lines), _LINES_PER_BLOCK):
         block = lines[start: start + _LINES_PER_BLOCK]
         for lo, hi, parsed in _parse_json_ranges(block, schema):
-            # (a line that does not start an object never reaches Arrow: it crashes on ` null}`)
             if parsed is None:
                 _add_bad_json_line(errors, schema, block[lo], start + lo + 1)
                 continue
@@ -260,44 +259,37 @@ def _json_parse_options(schema: pa.Schema) -> pajson.ParseOptions:
 
 def _parse_json_ranges(lines: list[bytes], schema: pa.Schema) -> Iterator[tuple[int, int, pa.Table | None]]:
     """(lo, hi, table) for the ranges of lines that parse, and (i, i + 1, None) for each line that
-    does not, in line order."""
+    does not, in line order. A range that fails is halved until the failing lines stand alone. A
+    line that starts no JSON object never reaches Arrow (pyarrow 26's reader crashes the process on
+    ` null}`); numbers for times are judged line by line (json_value_problem refuses them)."""
     opts = _json_parse_options(schema)
     objects = [ln.lstrip()[:1] == b"{" for ln in lines]
+
+    def parsed(lo: int, hi: int) -> pa.Table | None:
+        if not all(objects[lo:hi]):
+            return None
+        try:
+            table = pajson.read_json(pyio.BytesIO(b"\n".join(lines[lo:hi])), parse_options=opts,
+                                     read_options=pajson.ReadOptions(use_threads=False))
+        except pa.ArrowInvalid:
+            return None
+        # a row count that differs is never expected: be safe rather than misnumber records
+        return table if table.num_rows == hi - lo and not numbers_for_text(table, schema) else None
+
     stack = [(0, len(lines))]
     while stack:
         lo, hi = stack.pop()
         if hi <= lo:
             continue
-        if not all(objects[lo:hi]):  # split down to the lines that are not objects: bad, unparsed
-            if hi - lo == 1:
-                yield lo, hi, None
-            else:
-                mid = (lo + hi) // 2
-                stack.append((mid, hi))
-                stack.append((lo, mid))
-            continue
-        try:
-            table = pajson.read_json(pyio.BytesIO(b"\n".join(lines[lo:hi])), parse_options=opts,
-                                     read_options=pajson.ReadOptions(use_threads=False))
-        except pa.ArrowInvalid:
-            if hi - lo == 1:
-                yield lo, hi, None
-            else:
-                mid = (lo + hi) // 2
-                stack.append((mid, hi))
-                stack.append((lo, mid))
-            continue
-        if table.num_rows != hi - lo or numbers_for_text(table, schema):
-            # a row count that differs is never expected (be safe rather than misnumber records);
-            # numbers for times are judged line by line
-            if hi - lo == 1:
-                yield lo, hi, None
-                continue
+        table = parsed(lo, hi)
+        if table is not None:
+            yield lo, hi, table.combine_chunks()
+        elif hi - lo == 1:
+            yield lo, hi, None
+        else:
             mid = (lo + hi) // 2
             stack.append((mid, hi))
             stack.append((lo, mid))
-            continue
-        yield lo, hi, table.combine_chunks()
 
 
 def _json_column(table: pa.Table, f: pa.Field) -> pa.Array:

@@ -143,7 +143,7 @@ def check_file(kind: str, data: bytes, policy: str, target: str, tally: Tally) -
     tally.inputs += 1
     with tempfile.TemporaryDirectory() as d:
         Path(d, f"in.{kind}").write_bytes(data)
-        on_error = {"into": "into jsonl('bad.jsonl')"}.get(policy, policy)
+        on_error = "into jsonl('bad.jsonl')" if policy == "into" else policy
         text = (f"source s (k bigint, v int, ts timestamp) from {kind}('in.{kind}') on_error {on_error}\n"
                 "view a = s | where v is null or v > -100\nsink a into csv('out.csv')\n")
         try:
