@@ -57,6 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--allow-data-loss", action="store_true", default=None,
                    help="apply a plan that drops tables holding loaded rows (postgres, risingwave)")
     c.add_argument("--name", help="the deployment's name in the catalog (default: the program's name)")
+    c.add_argument("--schema", help="the schema the deployment's objects live in (postgres, risingwave; default: "
+                                    "where it already lives, else its name)")
 
     c = sub.add_parser("explain", help="show a stage of compilation")
     c.add_argument("file")
@@ -230,11 +232,11 @@ def _run(args) -> int:
 def _deploy(args) -> int:
     from flowc import pipeline
 
-    if not _options_apply(args, "deploy", ("dsn", "jobmanager", "allow_data_loss")):
+    if not _options_apply(args, "deploy", ("dsn", "jobmanager", "allow_data_loss", "schema")):
         return EXIT_USER
     pipeline.deploy(pipeline.to_ir(pipeline.load_program(args.file)), args.target, args.dsn,
                     dry_run=args.dry_run, name=args.name, jobmanager=args.jobmanager,
-                    allow_data_loss=bool(args.allow_data_loss))
+                    allow_data_loss=bool(args.allow_data_loss), schema=args.schema)
     return EXIT_OK
 
 

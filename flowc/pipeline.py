@@ -110,10 +110,11 @@ def run(program: ir.Program, target: str = "local", batch_size: int = 10_000, co
 
 
 def deploy(program: ir.Program, target: str, dsn: str | None = None, dry_run: bool = False,
-           name: str | None = None, jobmanager: str | None = None, allow_data_loss: bool = False):
+           name: str | None = None, jobmanager: str | None = None, allow_data_loss: bool = False,
+           schema: str | None = None):
     """`flowc deploy`: create the program's objects (or jobs) on a server."""
     options = registry.DeployOptions(dsn=dsn, jobmanager=jobmanager, dry_run=dry_run, name=name,
-                                     allow_data_loss=allow_data_loss)
+                                     allow_data_loss=allow_data_loss, schema=schema)
     return registry.get(target, "deploy").deploy(program, options)
 
 

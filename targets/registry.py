@@ -59,6 +59,7 @@ class DeployOptions:
     dry_run: bool = False
     name: str | None = None
     allow_data_loss: bool = False  # postgres, risingwave: apply a plan that drops tables holding rows
+    schema: str | None = None  # postgres, risingwave: the schema the deployment lives in
 
 
 class Target:

@@ -127,7 +127,7 @@ def risingwave_program(name: str, tmp_path: Path):
 
 def _risingwave_plan(program, deployed=None) -> str:
     objects, notes = deploy_objects(program, "risingwave")
-    return plan_deploy("demo", "risingwave", objects, deployed or {}, notes).render()
+    return plan_deploy("demo", "risingwave", objects, deployed or {}, notes, schema="demo").render()
 
 
 @pytest.mark.parametrize("name", CASES)
@@ -207,10 +207,11 @@ def pg_db():
         admin.close()
 
 
-def _query(dsn: str, sql: str, params=()):
+def _query(dsn: str, sql: str, params=(), schema: str | None = None):
+    """Run one statement; with `schema`, in that deployment's schema."""
     import psycopg
 
-    with psycopg.connect(dsn) as conn:
+    with psycopg.connect(dsn, **({"options": f"-c search_path={schema}"} if schema else {})) as conn:
         cur = conn.execute(sql, params)
         return cur.fetchall() if cur.description else []
 
@@ -249,7 +250,8 @@ def test_deploy_apply_noop_change_on_postgres(pg_db, tmp_path):
     program = pipeline.to_ir(pipeline.load_program(str(EXAMPLES / "tumble" / "program.flow")))
     bids = read_table("csv", str(EXAMPLES / "tumble" / "bids.csv"), arrow_schema(program.sources[0].schema))
     view = program.views[0]
-    with psycopg.connect(pg_db) as conn:
+    assert _query(pg_db, "SELECT to_regclass('hot_items')") == [(None,)]  # not in public: in schema shop
+    with psycopg.connect(pg_db, options="-c search_path=shop") as conn:
         cur = conn.cursor()
         copy_in(cur, "__raw_bids", bids, Secrets())
         cur.execute("SET TIME ZONE 'UTC'")
@@ -280,8 +282,8 @@ def test_deploy_apply_noop_change_on_postgres(pg_db, tmp_path):
     assert [s.split(":")[0] for s in steps] == [
         "-- [1/4] drop view busy", "-- [2/4] drop view hot_items", "-- [3/4] create view hot_items",
         "-- [4/4] create view busy"]
-    assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') == [(60,)]
-    assert _query(pg_db, 'SELECT min("top_price") FROM "hot_items"')[0][0] > 20
+    assert _query(pg_db, 'SELECT count(*) FROM shop."__raw_bids"') == [(60,)]
+    assert _query(pg_db, 'SELECT min("top_price") FROM shop."hot_items"')[0][0] > 20
     assert _query(pg_db, f"SELECT count(*) FROM {CATALOG}.deployments WHERE deployment = 'shop'") == [(2,)]
 
 
@@ -289,7 +291,7 @@ def test_deploy_apply_noop_change_on_postgres(pg_db, tmp_path):
 def test_deploy_failure_reports_statement_server_message_and_applied_steps(pg_db, tmp_path, monkeypatch):
     from psycopg.conninfo import make_conninfo
 
-    _query(pg_db, 'CREATE TABLE IF NOT EXISTS "clash" (x INT)')
+    _query(pg_db, 'CREATE SCHEMA fails; CREATE TABLE IF NOT EXISTS fails."clash" (x INT)')
     path = tmp_path / "fails.flow"
     path.write_text("source b (x bigint) from csv('b.csv')\nview ok = b | select x\nview clash = ok | where x > 1\n")
     # trust authentication ignores the password, which is exactly what must not leak
@@ -308,7 +310,7 @@ def test_deploy_failure_reports_statement_server_message_and_applied_steps(pg_db
         ("__raw_b",), ("b",), ("ok",)]
 
     # fix the cause: the next deploy continues with what is left
-    _query(pg_db, 'DROP TABLE "clash"')
+    _query(pg_db, 'DROP TABLE fails."clash"')
     proc = run_flowc("deploy", str(path), "--target", "postgres", "--dsn", dsn)
     assert proc.returncode == 0, proc.stderr
     assert "0 to drop, 1 to create, 3 unchanged" in proc.stdout
@@ -380,8 +382,8 @@ def test_a_plan_that_drops_loaded_rows_needs_allow_data_loss(pg_db, tmp_path):
     path.write_text(text)
     assert _deploy_cli(path, pg_db).returncode == 0
     with psycopg.connect(pg_db) as conn:
-        conn.execute('INSERT INTO "__raw_bids" (auction) VALUES (1), (2)')
-    loaded = _query(pg_db, 'SELECT count(*) FROM "__raw_bids"')
+        conn.execute('INSERT INTO shop."__raw_bids" (auction) VALUES (1), (2)')
+    loaded = _query(pg_db, 'SELECT count(*) FROM shop."__raw_bids"')
     changed = text.replace("    price     bigint,", "    price     bigint,\n    extra     string,", 1)
     assert changed != text
     path.write_text(changed)
@@ -390,23 +392,55 @@ def test_a_plan_that_drops_loaded_rows_needs_allow_data_loss(pg_db, tmp_path):
     refused = _deploy_cli(path, pg_db)
     assert refused.returncode == 1 and "drops table __raw_bids and the rows loaded into it" in refused.stderr
     assert "--allow-data-loss" in refused.stderr
-    assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') == loaded  # nothing applied
+    assert _query(pg_db, 'SELECT count(*) FROM shop."__raw_bids"') == loaded  # nothing applied
     accepted = _deploy_cli(path, pg_db, "--allow-data-loss")
     assert accepted.returncode == 0, accepted.stderr
-    assert _query(pg_db, 'SELECT count(*) FROM "__raw_bids"') < loaded  # the rows inserted by hand are gone
+    assert _query(pg_db, 'SELECT count(*) FROM shop."__raw_bids"') < loaded  # the rows inserted by hand are gone
     flink = run_flowc("deploy", str(path), "--target", "flink", "--dry-run", "--allow-data-loss")
     assert flink.returncode == 1 and "--allow-data-loss applies to --target postgres or risingwave" in flink.stderr
 
 
 @pytest.mark.postgres
 def test_two_deployments_never_share_an_object(pg_db, tmp_path):
-    """Issue 12: a second program with an object of the same name is refused, naming the owner."""
+    """Issue 12: two programs with a view of the same name live in schemas of their own; put into one
+    schema on purpose, the second is refused, naming the owner."""
     a = tmp_path / "alpha.flow"
     a.write_text("source a1 (x bigint) from csv('a.csv')\nview v = a1 | select x\n")
     b = tmp_path / "beta.flow"
     b.write_text("source b1 (x bigint) from csv('b.csv')\nview v = b1 | select x\n")
     assert _deploy_cli(a, pg_db).returncode == 0
-    proc = _deploy_cli(b, pg_db)
+    assert _deploy_cli(b, pg_db).returncode == 0
+    assert _query(pg_db, "SELECT to_regclass('alpha.v') IS NOT NULL, to_regclass('beta.v') IS NOT NULL") == [
+        (True, True)]
+    c = tmp_path / "gamma.flow"
+    c.write_text("source c1 (x bigint) from csv('c.csv')\nview v = c1 | select x\n")
+    proc = _deploy_cli(c, pg_db, "--schema", "alpha")
     assert proc.returncode == 1
     assert "'v' is deployment 'alpha''s: nothing was applied" in proc.stderr and "--name alpha" in proc.stderr
-    assert _query(pg_db, f"SELECT count(*) FROM {CATALOG}.objects WHERE deployment = 'beta'") == [(0,)]
+    assert _query(pg_db, f"SELECT count(*) FROM {CATALOG}.objects WHERE deployment = 'gamma'") == [(0,)]
+
+
+@pytest.mark.postgres
+def test_a_deployment_stays_in_its_schema(pg_db, tmp_path):
+    """Issue 12: `--schema` places a deployment; later deploys find it there without the option, a
+    different --schema is refused (moving it would drop its loaded rows), and deployments made
+    before schemas existed stay in public."""
+    path = tmp_path / "store.flow"
+    path.write_text("source s (x bigint) from csv('a.csv')\nview v = s | select x\n")
+    first = _deploy_cli(path, pg_db, "--schema", "Sales Team")
+    assert first.returncode == 0, first.stderr
+    assert "in schema Sales Team" in first.stdout and 'SET search_path TO "Sales Team";' in first.stdout
+    assert _query(pg_db, """SELECT to_regclass('"Sales Team".v') IS NOT NULL""") == [(True,)]
+    path.write_text("source s (x bigint) from csv('a.csv')\nview v = s | select x = x + 1\n")
+    again = _deploy_cli(path, pg_db)
+    assert again.returncode == 0, again.stderr
+    assert "in schema Sales Team" in again.stdout and "1 to drop, 1 to create" in again.stdout
+    moved = _deploy_cli(path, pg_db, "--schema", "elsewhere")
+    assert moved.returncode == 1
+    assert "deployment 'store' lives in schema 'Sales Team', not 'elsewhere': nothing was applied" in moved.stderr
+    bad = _deploy_cli(path, pg_db, "--schema", "pg_mine")
+    assert bad.returncode == 1 and "reserves" in bad.stderr
+    # a deployment recorded before schemas: objects in public, no schemas row
+    _query(pg_db, f"DELETE FROM {CATALOG}.schemas WHERE deployment = 'store'")
+    legacy = _deploy_cli(path, pg_db, "--dry-run")
+    assert legacy.returncode == 0 and "in schema public" in legacy.stdout

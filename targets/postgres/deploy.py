@@ -6,9 +6,17 @@ The machinery is the same for both targets; only the objects differ:
 - postgres: the DDL of the postgres target (a table per source holding its rows, views for the
   on-time and late rows, tables, views). PostgreSQL has no sinks: a sunk view is queried instead.
 
+Each deployment lives in its own schema (`--schema`, default the deployment's name made an
+identifier), so two programs never share objects by accident: the plan starts with `CREATE SCHEMA IF
+NOT EXISTS` and `SET search_path TO` that schema, and every statement after it names objects
+unqualified. Two deployments given the same schema (say `--schema public`) still never share an
+object: a create that would take another deployment's object is refused, naming the owner.
+
 The catalog lives on the server, in schema `flowc_catalog`:
 - `objects`: one row per deployed object (deployment, name, kind, digest of its statement, the
   statement with secrets masked, the names it depends on, its position in creation order);
+- `schemas`: one row per deployment, the schema it lives in (a deployment made before schemas
+  existed has none and lives in `public`);
 - `deployments`: one row per deploy that changed something (program hash, statements, time).
 A deploy compares the program's objects with `objects` (by statement digest): an unchanged program
 does nothing; a changed or removed object is dropped together with everything that depends on it
@@ -92,6 +100,15 @@ class DeployPlan:
     unchanged: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     objects: list[DeployObject] = field(default_factory=list)
+    schema: str | None = None  # where the objects live; None: the connection's search_path
+
+    @property
+    def preamble(self) -> list[str]:
+        """The statements that put the session in the deployment's schema, run before any step."""
+        if self.schema is None:
+            return []
+        return [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}",
+                f"SET search_path TO {quote_ident(self.schema)}"]
 
     @property
     def empty(self) -> bool:
@@ -105,7 +122,9 @@ class DeployPlan:
 
     def render(self, secrets: Secrets | None = None) -> str:
         secrets = secrets or Secrets()
-        head = f"-- flowc deploy plan: '{self.deployment}' on {self.target}, program sha256:{self.program_hash[:16]}"
+        where = f" in schema {self.schema}" if self.schema else ""
+        head = f"-- flowc deploy plan: '{self.deployment}' on {self.target}{where}, " \
+               f"program sha256:{self.program_hash[:16]}"
         creates = sum(1 for s in self.steps if s.action == "create")
         drops = len(self.steps) - creates
         lines = [head]
@@ -117,6 +136,9 @@ class DeployPlan:
         for s in self.data_loss:
             lines.append(f"-- DATA LOSS: dropping table {s.name} ({s.reason}) deletes the rows loaded into it; "
                          "deploy applies this plan only with --allow-data-loss")
+        if not self.empty and self.preamble:
+            lines.append("")
+            lines += [p + ";" for p in self.preamble]
         for i, s in enumerate(self.steps, 1):
             lines.append("")
             lines.append(f"-- [{i}/{len(self.steps)}] {s.action} {s.kind} {s.name}: {s.reason}")
@@ -204,12 +226,39 @@ def drop_sql(target: str, kind: str, name: str) -> str:
     return f"DROP {kind.upper()} IF EXISTS {quote_ident(name)}"
 
 
+def default_schema(deployment: str) -> str:
+    """A deployment's schema when `--schema` is not given: its name as a plain lower-case identifier
+    (so users can write `SELECT * FROM shop.hot_items` without quotes)."""
+    s = re.sub(r"[^a-z0-9_]+", "_", deployment.lower()).strip("_") or "flowc"
+    if s[0].isdigit():
+        s = "d_" + s
+    if s.startswith("pg_") or s == CATALOG:
+        s = "flowc_" + s
+    return s[:63]
+
+
+def check_schema(schema: str) -> None:
+    """Refuse a `--schema` the servers would refuse or that is flowc's own."""
+    problem = None
+    if not schema.strip():
+        problem = "is empty"
+    elif len(schema.encode()) > 63:
+        problem = "is longer than 63 bytes (PostgreSQL would cut it)"
+    elif schema.lower().startswith("pg_"):
+        problem = "starts with pg_, which PostgreSQL reserves for its own schemas"
+    elif schema in (CATALOG, "information_schema", "pg_catalog", "rw_catalog"):
+        problem = "is a catalog schema"
+    if problem:
+        raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"--schema '{schema}' {problem}", None,
+                                   "name a schema of your own, or leave --schema out to use the deployment's name"))
+
+
 def plan_deploy(deployment: str, target: str, objects: list[DeployObject], deployed: dict[str, Deployed],
-                notes: list[str] | None = None) -> DeployPlan:
+                notes: list[str] | None = None, schema: str | None = None) -> DeployPlan:
     """What to drop and create to go from `deployed` (the catalog) to `objects` (the program)."""
     desired = {o.name: o for o in objects}
     plan = DeployPlan(deployment, target, program_hash(target, objects), notes=list(notes or []),
-                      objects=list(objects))
+                      objects=list(objects), schema=schema)
     reasons: dict[str, str] = {}
     for name, d in deployed.items():
         o = desired.get(name)
@@ -256,15 +305,30 @@ _CATALOG_DDL = (
     f"CREATE TABLE IF NOT EXISTS {CATALOG}.objects (deployment VARCHAR, name VARCHAR, kind VARCHAR, "
     "digest VARCHAR, statement VARCHAR, depends_on VARCHAR, position INT, deployed_at TIMESTAMPTZ, "
     "PRIMARY KEY (deployment, name))",
+    f"CREATE TABLE IF NOT EXISTS {CATALOG}.schemas (deployment VARCHAR, schema_name VARCHAR, "
+    "PRIMARY KEY (deployment))",
     f"CREATE TABLE IF NOT EXISTS {CATALOG}.deployments (deployment VARCHAR, deployed_at TIMESTAMPTZ, "
     "target VARCHAR, program_hash VARCHAR, statements VARCHAR, PRIMARY KEY (deployment, deployed_at))",
 )
 
 
-def _catalog_exists(cur) -> bool:
+def _catalog_exists(cur, table: str = "objects") -> bool:
     cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
-                (CATALOG, "objects"))
+                (CATALOG, table))
     return cur.fetchone()[0] > 0
+
+
+def deployed_schemas(cur) -> dict[str, str]:
+    """deployment -> the schema it lives in, for every deployment in the catalog (`public` for one
+    deployed before deployments had schemas)."""
+    if not _catalog_exists(cur):
+        return {}
+    cur.execute(f"SELECT DISTINCT deployment FROM {CATALOG}.objects")
+    found = {r[0]: "public" for r in cur.fetchall()}
+    if _catalog_exists(cur, "schemas"):
+        cur.execute(f"SELECT deployment, schema_name FROM {CATALOG}.schemas")
+        found.update({r[0]: r[1] for r in cur.fetchall()})
+    return found
 
 
 def read_catalog(cur, deployment: str) -> dict[str, Deployed]:
@@ -275,12 +339,13 @@ def read_catalog(cur, deployment: str) -> dict[str, Deployed]:
     return {r[0]: Deployed(r[0], r[1], r[2], tuple(json.loads(r[3] or "[]")), int(r[4])) for r in cur.fetchall()}
 
 
-def owners(cur, deployment: str) -> dict[str, str]:
-    """The objects other deployments own: name -> their deployment."""
+def owners(cur, deployment: str, schema: str) -> dict[str, str]:
+    """The objects other deployments own in `schema`: name -> their deployment."""
     if not _catalog_exists(cur):
         return {}
+    schemas = deployed_schemas(cur)
     cur.execute(f"SELECT name, deployment FROM {CATALOG}.objects WHERE deployment <> %s", (deployment,))
-    return {r[0]: r[1] for r in cur.fetchall()}
+    return {r[0]: r[1] for r in cur.fetchall() if schemas.get(r[1], "public") == schema}
 
 
 def _record(cur, deployment: str, step: Step, position: int, secrets: Secrets) -> None:
@@ -308,19 +373,23 @@ class DeployResult:
 
 
 def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = False,
-           name: str | None = None, out=None, log=None, allow_data_loss: bool = False) -> DeployResult:
+           name: str | None = None, out=None, log=None, allow_data_loss: bool = False,
+           schema: str | None = None) -> DeployResult:
     """Plan against the server's catalog, print the plan to `out`, and (unless dry_run) apply it,
-    reporting each step to `log`. Without a DSN a dry run plans against an empty catalog."""
+    reporting each step to `log`. Without a DSN a dry run plans against an empty catalog.
+    `schema`: where the deployment lives (default: where it already lives, else its name)."""
     out = out or sys.stdout
     log = log or sys.stderr
     deployment = name or deploy_name(program)
+    if schema is not None:
+        check_schema(schema)
     objects, notes = deploy_objects(program, target)
     secrets = program_secrets(program)
     dsn_value = resolve_dsn(dsn, DSN_ENV[target], default=None) if not (dry_run and dsn is None
                                                                         and not os.environ.get(DSN_ENV[target])) \
         else None
     if dsn_value is None:
-        plan = plan_deploy(deployment, target, objects, {}, notes)
+        plan = plan_deploy(deployment, target, objects, {}, notes, schema or default_schema(deployment))
         plan.notes.append("no --dsn: planned as for an empty database")
         out.write(plan.render(secrets))
         return DeployResult(plan, [])
@@ -330,12 +399,19 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
         cur = conn.cursor()
         try:
             deployed = read_catalog(cur, deployment)
+            lives = deployed_schemas(cur).get(deployment)
         except Exception as e:  # a server error reading the catalog: shown without secrets
             raise FlowError(Diagnostic(Code.IO, f"cannot read the deploy catalog {CATALOG}: "
                                                 f"{secrets.redact(first_line(str(e)))}", None)) from None
-        plan = plan_deploy(deployment, target, objects, deployed, notes)
+        if schema is not None and lives is not None and schema != lives and deployed:
+            raise FlowError(Diagnostic(Code.BAD_ARGUMENT, f"deployment '{deployment}' lives in schema '{lives}', "
+                                       f"not '{schema}': nothing was applied", None,
+                                       f"deploy it with --schema {lives} (or without --schema), or give the new "
+                                       "one its own --name"))
+        schema = schema or lives or default_schema(deployment)
+        plan = plan_deploy(deployment, target, objects, deployed, notes, schema)
         out.write(plan.render(secrets))
-        taken = owners(cur, deployment)
+        taken = owners(cur, deployment, schema)
         clashes = [(s.name, taken[s.name]) for s in plan.steps if s.action == "create" and s.name in taken]
         if clashes:
             name, other = clashes[0]
@@ -352,8 +428,10 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
                                        "it: nothing was applied", None,
                                        "deploy again with --allow-data-loss to accept it, or keep the source's "
                                        "columns as deployed (--dry-run shows the plan)"))
-        for stmt in _CATALOG_DDL:
+        for stmt in _CATALOG_DDL + tuple(plan.preamble):
             _apply_sql(cur, stmt, [], secrets)
+        cur.execute(f"DELETE FROM {CATALOG}.schemas WHERE deployment = %s", (deployment,))
+        cur.execute(f"INSERT INTO {CATALOG}.schemas (deployment, schema_name) VALUES (%s, %s)", (deployment, schema))
         applied: list[Step] = []
         position = max((d.position for d in deployed.values()), default=0)
         for i, step in enumerate(plan.steps, 1):
@@ -373,7 +451,8 @@ def deploy(program: ir.Program, target: str, dsn: str | None, dry_run: bool = Fa
                     (deployment, _now(), target, plan.program_hash,
                      json.dumps([secrets.redact(s.sql) for s in plan.steps])))
         log.write(f"flowc deploy: '{deployment}' deployed to {secrets.redact(display_dsn(dsn_value))} "
-                  f"({len(applied)} steps)\n")
+                  f"({len(applied)} steps), in schema {schema}: query its views as {schema}.<view>, or "
+                  f"SET search_path TO {quote_ident(schema)}\n")
         return DeployResult(plan, applied)
 
 
@@ -407,5 +486,5 @@ def stopped_at(step: Step | None, sql: str, server: str, applied: list[Step], se
     return FlowError(Diagnostic(Code.IO, f"deploy stopped at {what}", None, hint, notes=notes))
 
 
-__all__ = ["deploy", "plan_deploy", "deploy_objects", "deploy_name", "DeployPlan", "DeployObject", "Deployed",
+__all__ = ["deploy", "plan_deploy", "deploy_objects", "deploy_name", "default_schema", "DeployPlan", "DeployObject", "Deployed",
            "Step", "read_catalog", "DEPLOY_TARGETS", "CATALOG"]

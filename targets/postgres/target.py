@@ -10,7 +10,7 @@ class PostgresTarget(Target):
     name = "postgres"
     can = frozenset({"compile", "run", "deploy", "explain"})
     run_options = frozenset({"dsn"})
-    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss"})
+    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss", "schema"})
 
     def check(self, program: ir.Program):
         from .sqlgen import compile_postgres
@@ -32,4 +32,4 @@ class PostgresTarget(Target):
         from .deploy import deploy
 
         return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name,
-                      allow_data_loss=options.allow_data_loss)
+                      allow_data_loss=options.allow_data_loss, schema=options.schema)

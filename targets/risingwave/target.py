@@ -10,7 +10,7 @@ from flowc.targets.registry import DeployOptions, Target
 class RisingWaveTarget(Target):
     name = "risingwave"
     can = frozenset({"compile", "deploy", "explain"})
-    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss"})
+    deploy_options = frozenset({"dsn", "dry_run", "name", "allow_data_loss", "schema"})
 
     def check(self, program: ir.Program):
         from .ddl import compile_risingwave_with_warnings
@@ -26,4 +26,4 @@ class RisingWaveTarget(Target):
         from flowc.targets.postgres.deploy import deploy
 
         return deploy(program, self.name, options.dsn, dry_run=options.dry_run, name=options.name,
-                      allow_data_loss=options.allow_data_loss)
+                      allow_data_loss=options.allow_data_loss, schema=options.schema)

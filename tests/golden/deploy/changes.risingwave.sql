@@ -1,10 +1,13 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:c9b5c7153134995d
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:c9b5c7153134995d
 -- 0 to drop, 3 to create, 0 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: source 'bids': RisingWave advances the watermark once per chunk of rows, so a row late by less than one chunk may be kept where flowc drops it
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
 -- note: sink of 'by_channel': the changelog is written as Debezium JSON (before/after), not as _op rows
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/3] create source bids: new
 CREATE SOURCE bids (

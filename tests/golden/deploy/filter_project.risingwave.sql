@@ -1,10 +1,13 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:d0f9c3389f72a9ed
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:d0f9c3389f72a9ed
 -- 0 to drop, 3 to create, 0 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: the sink of 'big' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
 -- note: sink of 'big': RisingWave writes the rows as several JSON files inside the directory /data/filter_project/out/big, not as the single file /data/filter_project/out/big.jsonl
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/3] create source bids: new
 CREATE SOURCE bids (

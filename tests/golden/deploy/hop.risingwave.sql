@@ -1,4 +1,4 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:1eb65cb1946f3a5c
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:1eb65cb1946f3a5c
 -- 0 to drop, 3 to create, 0 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: the sink of 'per_channel' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
@@ -7,6 +7,9 @@
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
 -- note: sink of 'per_channel': RisingWave writes the rows as several JSON files inside the directory /data/hop/out/per_channel, not as the single file /data/hop/out/per_channel.jsonl
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/3] create source bids: new
 CREATE SOURCE bids (

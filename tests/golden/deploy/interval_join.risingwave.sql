@@ -1,4 +1,4 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:aadae1c0f6113450
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:aadae1c0f6113450
 -- 0 to drop, 4 to create, 0 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: 'auctions' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
@@ -10,6 +10,9 @@
 -- note: source 'auctions': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'auctions': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
 -- note: sink of 'bids_in_auction': RisingWave writes the rows as several JSON files inside the directory /data/interval_join/out/bids_in_auction, not as the single file /data/interval_join/out/bids_in_auction.jsonl
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/4] create source bids: new
 CREATE SOURCE bids (

@@ -1,4 +1,4 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:ae54c2840cf734f7
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:ae54c2840cf734f7
 -- 0 to drop, 3 to create, 0 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: the sink of 'visits' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
@@ -9,6 +9,9 @@
 -- note: view 'visits': RisingWave closes a key's last session only when a later row of that key arrives (SESSION WITH GAP under EMIT ON WINDOW CLOSE ignores the watermark), so the last session of each key stays open: it is missing from the output until that key has another row
 -- note: view 'visits': RisingWave keeps one row per session ever closed to deduplicate them (the deduplication has no watermark to clean its state by), so its state grows with the sessions
 -- note: sink of 'visits': RisingWave writes the rows as several JSON files inside the directory /data/session/out/visits, not as the single file /data/session/out/visits.jsonl
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/3] create source bids: new
 CREATE SOURCE bids (

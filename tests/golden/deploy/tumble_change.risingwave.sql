@@ -1,4 +1,4 @@
--- flowc deploy plan: 'demo' on risingwave, program sha256:61b819c1e725c025
+-- flowc deploy plan: 'demo' on risingwave in schema demo, program sha256:61b819c1e725c025
 -- 2 to drop, 2 to create, 1 unchanged
 -- note: 'bids' reads a local file (connector 'posix_fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
 -- note: the sink of 'hot_items' writes local files (connector 'fs'), which RisingWave release builds refuse unless `frontend.unsafe_enable_local_fs_connector = true` is set in the [frontend] section of risingwave.toml
@@ -8,6 +8,9 @@
 -- note: source 'bids': RisingWave skips records it cannot decode (and logs them) instead of on_error fail
 -- note: source 'bids': posix_fs reads the file from each compute node's local disk (RisingWave documents it for testing); on a multi-node cluster place the file on every node or use s3/gcs
 -- note: sink of 'hot_items': RisingWave writes the rows as several JSON files inside the directory /data/tumble/out/hot_items, not as the single file /data/tumble/out/hot_items.jsonl
+
+CREATE SCHEMA IF NOT EXISTS "demo";
+SET search_path TO "demo";
 
 -- [1/4] drop sink hot_items_sink: reads hot_items, which is dropped
 DROP SINK IF EXISTS "hot_items_sink";
