@@ -24,78 +24,25 @@ import pyarrow.parquet as pq
 
 from . import records
 from .errors import FileFormatError, RecordError
+from .values import (
+    bad_value_reason,
+    convert_strings,
+    csv_header,
+    csv_options,
+    first_bad_index,
+    header_only,
+    jsonl_native,
+    needs_text_parse,
+    refuse_bad_text,
+    strip_arrow,
+    type_name,
+    utf8_bad_indices,
+    utf8_error,
+    utf8_reason,
+)
 
 KINDS_READ = ("csv", "jsonl", "parquet")
 KINDS_WRITE = ("csv", "jsonl", "parquet", "stdout")
-
-# a timestamptz text without an explicit zone is read as UTC
-_ZONE_SUFFIX = r"(Z|z|[+-]\d\d(:?\d\d)?)$"
-
-
-# ---------------------------------------------------------------- text -> typed values
-
-
-def _needs_text_parse(t: pa.DataType) -> bool:
-    """Types pyarrow's CSV reader cannot produce directly with our meaning."""
-    return (pa.types.is_timestamp(t) and t.tz is not None) or pa.types.is_duration(t)
-
-
-def convert_strings(arr: pa.Array, t: pa.DataType) -> pa.Array:
-    """Parse a string array (nulls stay null) into type t; raises pa.ArrowInvalid on a bad value."""
-    if arr.type == t:
-        return arr
-    if pa.types.is_null(arr.type):
-        return pa.nulls(len(arr), t)
-    if pa.types.is_timestamp(t) and t.tz is not None:
-        text = arr.cast(pa.string())
-        has_zone = pc.match_substring_regex(text, _ZONE_SUFFIX)
-        text = pc.if_else(has_zone, text, pc.binary_join_element_wise(text, "Z", ""))
-        return text.cast(pa.timestamp(t.unit, "UTC")).cast(t)
-    if pa.types.is_duration(t):
-        # intervals in text files are integer microseconds
-        return arr.cast(pa.int64()).cast(t)
-    if pa.types.is_binary(t):
-        return arr.cast(pa.string()).cast(t)
-    if pa.types.is_string(arr.type) and (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t)
-                                         or pa.types.is_date(t)):
-        # as pyarrow's CSV reader does for numbers and dates, so the lenient readers accept what it accepts
-        return pc.utf8_trim_whitespace(arr).cast(t)
-    return arr.cast(t)
-
-
-def _first_bad_index(arr: pa.Array, t: pa.DataType) -> int | None:
-    """The smallest index whose value does not parse as t (bisection over prefixes: log n vector casts)."""
-    try:
-        convert_strings(arr, t)
-        return None
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-        pass
-    lo, hi = 0, len(arr) - 1  # the prefix [0, hi] fails
-    while lo < hi:
-        mid = (lo + hi) // 2
-        try:
-            convert_strings(arr.slice(0, mid + 1), t)
-            lo = mid + 1
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError):
-            hi = mid
-    return lo
-
-
-def _bad_value_reason(value: object, t: pa.DataType) -> str:
-    return f"cannot read {value!r} as {_type_name(t)}"
-
-
-def _type_name(t: pa.DataType) -> str:
-    if pa.types.is_timestamp(t):
-        return "timestamptz" if t.tz else "timestamp ('YYYY-MM-DD HH:MM:SS[.ffffff]')"
-    if pa.types.is_date32(t):
-        return "date ('YYYY-MM-DD')"
-    names = {pa.int32(): "int", pa.int64(): "bigint", pa.float64(): "double", pa.string(): "string",
-             pa.binary(): "bytes", pa.bool_(): "bool"}
-    if pa.types.is_decimal(t):
-        return f"decimal({t.precision}, {t.scale})"
-    return names.get(t, str(t))
-
 
 # ---------------------------------------------------------------- re-batching
 
@@ -167,38 +114,18 @@ def _guarded(kind: str, path: str, blocks: Iterator[pa.RecordBatch]) -> Iterator
     try:
         yield from blocks
     except UnicodeDecodeError:
-        raise FileFormatError(path, _utf8_error(path)) from None
+        raise FileFormatError(path, utf8_error(path)) from None
     except pa.ArrowInvalid as e:
         text = str(e)
         if kind == "parquet" or "Parquet" in text:
-            raise FileFormatError(path, f"not a readable Parquet file ({_strip_arrow(text).rstrip('.')})") from None
+            raise FileFormatError(path, f"not a readable Parquet file ({strip_arrow(text).rstrip('.')})") from None
         if "UTF8" in text.upper() or "utf-8" in text:
-            raise FileFormatError(path, _utf8_error(path)) from None
+            raise FileFormatError(path, utf8_error(path)) from None
         raise
     except OSError as e:  # Arrow's Parquet reader raises OSError for a damaged file ("deserialize thrift")
         if kind != "parquet" or isinstance(e, FileFormatError | FileNotFoundError | PermissionError):
             raise
-        raise FileFormatError(path, f"not a readable Parquet file ({_strip_arrow(str(e)).rstrip('.')})") from None
-
-
-def _utf8_error(path: str) -> str:
-    """Where the first byte that is not UTF-8 text is (line and byte offset), read in chunks."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    offset = line = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as e:
-                at = offset + e.start
-                line += chunk.count(b"\n", 0, e.start)
-                return (f"not UTF-8 text: byte 0x{chunk[e.start]:02x} at line {line + 1} (byte offset {at}); "
-                        "flowc reads text files as UTF-8")
-            offset += len(chunk)
-            line += chunk.count(b"\n")
-    return "not UTF-8 text"
+        raise FileFormatError(path, f"not a readable Parquet file ({strip_arrow(str(e)).rstrip('.')})") from None
 
 
 def read_table(kind: str, path: str, schema: pa.Schema, options: dict | None = None) -> pa.Table:
@@ -206,47 +133,15 @@ def read_table(kind: str, path: str, schema: pa.Schema, options: dict | None = N
     return pa.Table.from_batches(list(read_batches(kind, path, schema, 1 << 20, options)), schema)
 
 
-def header_only(path: str) -> bool:
-    """The file holds at most its header line (maybe without a newline): no data rows."""
-    with open(path, "rb") as f:
-        head = f.read(1 << 16)
-        end = head.find(b"\n")
-        if end < 0:
-            return len(head) < (1 << 16)
-        rest = head[end + 1:]
-        if rest.strip():
-            return False
-        return not f.read(1 << 16).strip() if len(head) == 1 << 16 else True
-
-
-def _csv_header(path: str, delimiter: str) -> list[str]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        return next(pycsv.reader(f, delimiter=delimiter), [])
-
-
-def _csv_options(names: list[str], types: dict, delimiter: str, invalid_rows: list | None = None):
-    def on_invalid(row) -> str:
-        if invalid_rows is not None:
-            invalid_rows.append(row)
-        return "error"
-
-    read = pacsv.ReadOptions(block_size=1 << 20, use_threads=False)
-    parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid)
-    # only an empty cell is null: "NA" or "null" in a string column is that text, and "" quoted is ''
-    convert = pacsv.ConvertOptions(column_types=types, include_columns=names, null_values=[""],
-                                   strings_can_be_null=True, quoted_strings_can_be_null=False)
-    return read, parse, convert
-
-
 def _csv_blocks(path: str, schema: pa.Schema, delimiter: str) -> Iterator[pa.RecordBatch]:
-    header = _csv_header(path, delimiter)
+    header = csv_header(path, delimiter)
     for f in schema:
         if f.name not in header:
             raise RecordError(path, None, f.name, f"missing column; the header has {', '.join(header) or 'nothing'}")
     names = schema.names
-    types = {f.name: (pa.string() if _needs_text_parse(f.type) else f.type) for f in schema}
+    types = {f.name: (pa.string() if needs_text_parse(f.type) else f.type) for f in schema}
     invalid_rows: list = []
-    read, parse, convert = _csv_options(names, types, delimiter, invalid_rows)
+    read, parse, convert = csv_options(names, types, delimiter, invalid_rows)
     row = 0  # data rows delivered so far
     if header_only(path):
         return  # Arrow's reader cannot open a header without a line after it: no rows
@@ -254,14 +149,15 @@ def _csv_blocks(path: str, schema: pa.Schema, delimiter: str) -> Iterator[pa.Rec
         reader = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert)
         for b in reader:
             b = b.select(names)
+            refuse_bad_text(path, b, schema, row)
             arrays = []
             for f, col in zip(schema, b.columns, strict=True):
                 if col.type == f.type:
                     arrays.append(col)
                     continue
-                bad = _first_bad_index(col, f.type)
+                bad = first_bad_index(col, f.type)
                 if bad is not None:
-                    raise RecordError(path, row + bad + 1, f.name, _bad_value_reason(col[bad].as_py(), f.type))
+                    raise RecordError(path, row + bad + 1, f.name, bad_value_reason(col[bad].as_py(), f.type))
                 arrays.append(convert_strings(col, f.type))
             row += b.num_rows
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -277,28 +173,33 @@ def _locate_csv_error(path: str, schema: pa.Schema, delimiter: str, invalid_rows
         row = _row_of_text(path, delimiter, bad.text, bad.actual_columns)
         return RecordError(path, row, None, f"expected {bad.expected_columns} fields, got {bad.actual_columns}"
                                             f" ({bad.text[:80]!r})")
-    read, parse, convert = _csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
+    read, parse, convert = csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
     row = 0
     try:
         for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert):
             found = []
             for f in schema:
                 col = b.column(f.name)
-                i = _first_bad_index(col, f.type)
+                bad_text = utf8_bad_indices(col)
+                if bad_text:
+                    found.append((bad_text[0], f, utf8_reason(col, bad_text[0])))
+                    continue
+                i = first_bad_index(col, f.type)
                 if i is not None:
-                    found.append((i, f))
+                    found.append((i, f, None))
             if found:
-                i, f = min(found, key=lambda x: x[0])
-                return RecordError(path, row + i + 1, f.name, _bad_value_reason(b.column(f.name)[i].as_py(), f.type))
+                i, f, reason = min(found, key=lambda x: x[0])
+                return RecordError(path, row + i + 1, f.name,
+                                   reason or bad_value_reason(b.column(f.name)[i].as_py(), f.type))
             row += b.num_rows
     except pa.ArrowInvalid as e2:
-        return RecordError(path, None, None, _strip_arrow(str(e2)))
-    return RecordError(path, None, None, _strip_arrow(str(cause)))
+        return RecordError(path, None, None, strip_arrow(str(e2)))
+    return RecordError(path, None, None, strip_arrow(str(cause)))
 
 
 def _row_of_text(path: str, delimiter: str, text: str, n_fields: int) -> int | None:
     """The data row holding a malformed line (scan with the csv module; error path only)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as f:
         rd = pycsv.reader(f, delimiter=delimiter)
         next(rd, None)
         for i, rec in enumerate(rd, start=1):
@@ -307,19 +208,10 @@ def _row_of_text(path: str, delimiter: str, text: str, n_fields: int) -> int | N
     return None
 
 
-def _strip_arrow(msg: str) -> str:
-    return msg.replace("CSV parse error: ", "").replace("JSON parse error: ", "")
-
-
-def _jsonl_native(t: pa.DataType) -> bool:
-    """Types the JSON reader produces exactly from JSON values."""
-    return t in (pa.bool_(), pa.int32(), pa.int64(), pa.float64(), pa.string())
-
-
 def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     # Fields read natively get an explicit type; the others (timestamps, dates, decimals, bytes) are
     # left to inference and converted here, so "2026-03-01 12:00:00" and 12.5 both work.
-    explicit = pa.schema([f for f in schema if _jsonl_native(f.type)])
+    explicit = pa.schema([f for f in schema if jsonl_native(f.type)])
     parse = pajson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
     read = pajson.ReadOptions(use_threads=False, block_size=1 << 20)
     if first_non_object_line(path) is not None:  # never given to Arrow's reader (see there); the first
@@ -327,6 +219,8 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     row = 0
     try:
         for b in pajson.open_json(path, read_options=read, parse_options=parse):
+            refuse_bad_text(path, b, pa.schema([f for f in schema if pa.types.is_string(f.type)
+                                                 or not jsonl_native(f.type)]), row)
             arrays = []
             for f in schema:
                 idx = b.schema.get_field_index(f.name)
@@ -335,9 +229,9 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
                     continue
                 col = b.column(idx)
                 if pa.types.is_string(col.type):
-                    bad = _first_bad_index(col, f.type)
+                    bad = first_bad_index(col, f.type)
                     if bad is not None:
-                        raise RecordError(path, row + bad + 1, f.name, _bad_value_reason(col[bad].as_py(), f.type))
+                        raise RecordError(path, row + bad + 1, f.name, bad_value_reason(col[bad].as_py(), f.type))
                     arrays.append(convert_strings(col, f.type))
                 elif records.numbers_for_text(pa.table([col], names=[f.name]), pa.schema([f])):
                     raise _locate_json_error(path, schema, ValueError("a number for a time"))
@@ -345,7 +239,7 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
                     try:
                         arrays.append(col.cast(f.type))
                     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-                        raise RecordError(path, None, f.name, f"cannot read {col.type} values as {_type_name(f.type)}: "
+                        raise RecordError(path, None, f.name, f"cannot read {col.type} values as {type_name(f.type)}: "
                                                               f"{e}") from None
             row += b.num_rows
             yield pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -376,11 +270,12 @@ def first_non_object_line(path: str) -> int | None:
 def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> RecordError:
     """Find the first line that is not a JSON object or has a value of the wrong JSON type."""
     row = 0
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            if not line.strip():
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
                 continue
             row += 1
+            line = raw.decode("utf-8", "surrogateescape")  # a byte that is not UTF-8 stays visible
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as e:
@@ -388,10 +283,11 @@ def _locate_json_error(path: str, schema: pa.Schema, cause: Exception) -> Record
             if not isinstance(obj, dict):
                 return RecordError(path, row, None, "a line must hold one JSON object")
             for fld in schema:
-                reason = records.json_value_problem(obj.get(fld.name), fld.type)
+                reason = records.json_text_problem(obj.get(fld.name)) or \
+                    records.json_value_problem(obj.get(fld.name), fld.type)
                 if reason is not None:
                     return RecordError(path, row, fld.name, reason)
-    return RecordError(path, None, None, _strip_arrow(str(cause)))
+    return RecordError(path, None, None, strip_arrow(str(cause)))
 
 
 # ---------------------------------------------------------------- writers

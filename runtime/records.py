@@ -37,6 +37,19 @@ import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
 from .errors import RecordError
+from .values import (
+    as_valid_text,
+    bad_value_reason,
+    convert_strings,
+    csv_header,
+    csv_options,
+    header_only,
+    jsonl_native,
+    refuse_bad_text,
+    type_name,
+    utf8_bad_indices,
+    utf8_reason,
+)
 
 ROW, COLUMN, ERROR, RAW = "_row", "_column", "_error", "_raw"
 META = (ROW, COLUMN, ERROR, RAW)
@@ -95,7 +108,7 @@ class _Errors:
         n = len(rows)
         if not n:
             return
-        arrays = [t.cast(pa.string()) for t in texts]
+        arrays = [as_valid_text(t.cast(pa.string())) for t in texts]
         arrays += [pa.array(rows, pa.int64()), pa.array(columns, pa.string()), pa.array(reasons, pa.string()),
                    pa.array(raw if raw is not None else [None] * n, pa.string())]
         self.parts.append(pa.Table.from_arrays(arrays, schema=self.out))
@@ -116,8 +129,7 @@ class _Errors:
 
 
 def _reason(value: object, t: pa.DataType) -> str:
-    from .io import _bad_value_reason
-    return _bad_value_reason(value, t)
+    return bad_value_reason(value, t)
 
 
 def convert_block(cols: list[pa.Array], schema: pa.Schema, convert: Convert,
@@ -127,7 +139,12 @@ def convert_block(cols: list[pa.Array], schema: pa.Schema, convert: Convert,
     record is left."""
     n = len(rows)
     first_bad: dict[int, str] = {}  # row index -> first bad column (declared order)
+    not_text: dict[int, str] = {}  # row index -> why its value is not UTF-8 text
     for f, col in zip(schema, cols, strict=True):
+        for i in utf8_bad_indices(col):
+            if i not in first_bad:
+                first_bad[i] = f.name
+                not_text[i] = utf8_reason(col, i)
         if col.type == f.type:
             continue
         for i in bad_indices(col, f.type, convert):
@@ -136,7 +153,7 @@ def convert_block(cols: list[pa.Array], schema: pa.Schema, convert: Convert,
         idx = np.array(sorted(first_bad), dtype=np.int64)
         take = pa.array(idx)
         names = [first_bad[i] for i in idx.tolist()]
-        reasons = [_reason(cols[schema.get_field_index(c)][i].as_py(), schema.field(c).type)
+        reasons = [not_text.get(i) or _reason(cols[schema.get_field_index(c)][i].as_py(), schema.field(c).type)
                    for i, c in zip(idx.tolist(), names, strict=True)]
         errors.add_cells([t.take(take) for t in texts()], rows[idx], names, reasons)
         keep = np.ones(n, dtype=bool)
@@ -163,9 +180,8 @@ def _as_text(col: pa.Array) -> pa.Array:
 
 
 def csv_lenient(path: str, schema: pa.Schema, delimiter: str, on_error: OnError) -> Iterator[pa.RecordBatch]:
-    from .io import _csv_header, _csv_options, convert_strings
 
-    header = _csv_header(path, delimiter)
+    header = csv_header(path, delimiter)
     for f in schema:
         if f.name not in header:
             raise RecordError(path, None, f.name, f"missing column; the header has {', '.join(header) or 'nothing'}")
@@ -177,12 +193,11 @@ def csv_lenient(path: str, schema: pa.Schema, delimiter: str, on_error: OnError)
                         row.actual_columns))
         return "skip"
 
-    read, _, convert_opts = _csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
+    read, _, convert_opts = csv_options(schema.names, {f.name: pa.string() for f in schema}, delimiter)
     parse = pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid)
     errors = _Errors(schema)
     done = 0  # the record number of the last record accounted for
     used = 0  # invalid records accounted for
-    from .io import header_only
 
     if header_only(path):
         return
@@ -230,7 +245,6 @@ _LINES_PER_BLOCK = 1 << 16
 def jsonl_lenient(path: str, schema: pa.Schema, on_error: OnError) -> Iterator[pa.RecordBatch]:
     """Lines are parsed in blocks by pyarrow's JSON reader; a block that fails is halved until the
     failing lines stand alone (a line that is not a JSON object, or a value of the wrong JSON type)."""
-    from .io import convert_strings
 
     with open(path, "rb") as f:
         data = f.read()
@@ -252,8 +266,7 @@ def jsonl_lenient(path: str, schema: pa.Schema, on_error: OnError) -> Iterator[p
 
 
 def _json_parse_options(schema: pa.Schema) -> pajson.ParseOptions:
-    from .io import _jsonl_native
-    explicit = pa.schema([f for f in schema if _jsonl_native(f.type)])
+    explicit = pa.schema([f for f in schema if jsonl_native(f.type)])
     return pajson.ParseOptions(explicit_schema=explicit, unexpected_field_behavior="infer")
 
 
@@ -327,32 +340,44 @@ def _json_type_problem(obj: dict, schema: pa.Schema) -> tuple[str | None, str]:
 _INT_BOUNDS = {pa.int8(): 7, pa.int16(): 15, pa.int32(): 31, pa.int64(): 63}
 
 
+def json_text_problem(v: object) -> str | None:
+    """A JSON string holding bytes that are not UTF-8 (read with surrogateescape): the first one."""
+    if not isinstance(v, str):
+        return None
+    try:
+        v.encode("utf-8")
+        return None
+    except UnicodeEncodeError as e:
+        byte = ord(v[e.start]) - 0xDC00
+        at = len(v[: e.start].encode("utf-8", "surrogateescape")) + 1
+        return f"not UTF-8 text: byte 0x{byte:02x} at byte {at} of the value"
+
+
 def json_value_problem(v: object, t: pa.DataType) -> str | None:
     """Why a JSON value cannot be read as `t` (None if it can): one rule for every policy. Times and
     dates are written as text; a number there is refused, not taken for microseconds."""
-    from .io import _bad_value_reason, _type_name
 
     if v is None:
         return None
     if isinstance(v, dict | list):
-        return _bad_value_reason(v, t)
+        return bad_value_reason(v, t)
     if t == pa.bool_():
-        return None if isinstance(v, bool) else _bad_value_reason(v, t)
+        return None if isinstance(v, bool) else bad_value_reason(v, t)
     if t in _INT_BOUNDS:
         if not isinstance(v, int) or isinstance(v, bool):
-            return _bad_value_reason(v, t)
+            return bad_value_reason(v, t)
         bits = _INT_BOUNDS[t]
-        return None if -(2**bits) <= v < 2**bits else f"{v} is out of range for {_type_name(t)}"
+        return None if -(2**bits) <= v < 2**bits else f"{v} is out of range for {type_name(t)}"
     if pa.types.is_floating(t):
-        return None if isinstance(v, int | float) and not isinstance(v, bool) else _bad_value_reason(v, t)
+        return None if isinstance(v, int | float) and not isinstance(v, bool) else bad_value_reason(v, t)
     if pa.types.is_string(t):
-        return None if isinstance(v, str) else _bad_value_reason(v, t)
+        return None if isinstance(v, str) else bad_value_reason(v, t)
     if pa.types.is_timestamp(t) or pa.types.is_date(t):
         if isinstance(v, str):
             return None
-        return (f"a number where a {_type_name(t).split(' ')[0]} is declared: write it as text, "
+        return (f"a number where a {type_name(t).split(' ')[0]} is declared: write it as text, "
                 f"e.g. \"2026-03-01 12:00:00\"" if isinstance(v, int | float) and not isinstance(v, bool)
-                else _bad_value_reason(v, t))
+                else bad_value_reason(v, t))
     return None
 
 
@@ -391,6 +416,7 @@ def parquet_blocks(path: str, schema: pa.Schema, on_error: OnError | None) -> It
         rows = np.arange(row + 1, row + b.num_rows + 1, dtype=np.int64)
         row += b.num_rows
         if on_error is None:
+            refuse_bad_text(path, b, schema, row - b.num_rows)
             for f, c in zip(schema, cols, strict=True):
                 if c.type != f.type:
                     bad = bad_indices(c, f.type, _cast)

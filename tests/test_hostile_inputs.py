@@ -19,15 +19,57 @@ def _run(tmp: Path, source: str, target: str) -> subprocess.CompletedProcess:
 
 @pytest.mark.parametrize("target", ["local", "datafusion"])
 @pytest.mark.parametrize("policy", ["fail", "skip"])
-@pytest.mark.parametrize("data, line", [(b"k,v\xff\n1,2\n", 1), (b"k,v\n1,2\n3,\xff\n", 3)])
-def test_bytes_that_are_not_utf8_are_named_with_their_line(tmp_path: Path, target: str, policy: str,
-                                                           data: bytes, line: int) -> None:
-    (tmp_path / "in.csv").write_bytes(data)
+def test_a_header_that_is_not_utf8_is_named_with_its_line(tmp_path: Path, target: str, policy: str) -> None:
+    (tmp_path / "in.csv").write_bytes(b"k,v\xff\n1,2\n")
     out = _run(tmp_path, f"source s (k bigint, v string) from csv('in.csv') on_error {policy}", target)
     assert out.returncode == 1, out.stderr
     assert "internal error" not in out.stderr and "Traceback" not in out.stderr
     assert "p.flow:1:36: error[F0402]" in out.stderr
-    assert f"not UTF-8 text: byte 0xff at line {line}" in out.stderr
+    assert "not UTF-8 text: byte 0xff at line 1" in out.stderr
+
+
+def _need_postgres() -> None:
+    import os
+
+    import psycopg
+
+    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")
+
+
+TEXT_FILES = {  # a record whose declared text holds a byte that is not UTF-8, in the third record
+    "csv": b"k,v\n1,a\n2,b\n3,\xffz\n4,d\n",
+    "jsonl": b'{"k": 1, "v": "a"}\n{"k": 2, "v": "b"}\n{"k": 3, "v": "\xffz"}\n{"k": 4, "v": "d"}\n',
+}
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
+@pytest.mark.parametrize("kind", sorted(TEXT_FILES))
+def test_a_record_that_is_not_utf8_is_one_bad_record_under_every_policy(tmp_path: Path, target: str,
+                                                                         kind: str) -> None:
+    """Issue 12: the byte is a bad record (its number, column, the byte), never a failed file under
+    skip/into nor a raw byte passed to the output: the same record under every policy."""
+    if target == "postgres":
+        _need_postgres()
+    (tmp_path / f"in.{kind}").write_bytes(TEXT_FILES[kind])
+    source = f"source s (k bigint, v string) from {kind}('in.{kind}')"
+    failed = _run(tmp_path, source + " on_error fail", target)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert f"in.{kind}, row 3, column 'v': not UTF-8 text: byte 0xff at byte 1 of the value" \
+        in failed.stderr
+    skipped = _run(tmp_path, source + " on_error skip", target)
+    assert skipped.returncode == 0, skipped.stderr
+    assert "3 rows in, 0 late, 1 skipped" in skipped.stderr
+    assert (tmp_path / "out" / "a.csv").read_bytes() == b"k,v\n1,a\n2,b\n4,d\n"
+    into = _run(tmp_path, source + " on_error into csv('out/bad.csv')", target)
+    assert into.returncode == 0, into.stderr
+    bad = (tmp_path / "out" / "bad.csv").read_text(encoding="utf-8").splitlines()
+    assert bad == ["k,v,_row,_column,_error,_raw",
+                   "3,\ufffdz,3,v,not UTF-8 text: byte 0xff at byte 1 of the value,"]
 
 
 @pytest.mark.parametrize("target", ["local", "datafusion"])
