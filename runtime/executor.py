@@ -112,10 +112,23 @@ class Plan:
         finally:
             # a complete run commits every file at once; a failed or interrupted one keeps none of
             # its output, and the previous files stay as they were (io.AtomicFile)
-            for s in self.sources:
-                for w in (s.late_writer, s.error_writer):
-                    if w is not None:
-                        w.close() if done else w.abort()
-            for k in self.sinks:
-                k.close() if done else k.abort()
+            writers = [w for s in self.sources for w in (s.late_writer, s.error_writer) if w is not None]
+            _finish(writers + list(self.sinks), done)
         return RunStats(time.perf_counter() - start, list(self.sources), list(self.sinks))
+
+
+def _finish(writers: list, done: bool) -> None:
+    """Close (commit) every writer of a complete run, abort every one of a failed run. A commit that
+    fails (a server gone) aborts the writers not yet closed, then raises."""
+    failure: BaseException | None = None
+    for w in writers:
+        if done and failure is None:
+            try:
+                w.close()
+            except BaseException as e:  # noqa: BLE001 - re-raised below, after the others are aborted
+                failure = e
+        else:
+            w.abort()
+    if failure is not None:
+        raise failure
+

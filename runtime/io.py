@@ -192,9 +192,10 @@ def _locate_csv_error(path: str, schema: pa.Schema, delimiter: str, invalid_rows
                 return RecordError(path, row + i + 1, f.name,
                                    reason or bad_value_reason(b.column(f.name)[i].as_py(), f.type))
             row += b.num_rows
-    except pa.ArrowInvalid as e2:
-        return RecordError(path, None, None, strip_arrow(str(e2)))
-    return RecordError(path, None, None, strip_arrow(str(cause)))
+    except pa.ArrowInvalid:
+        pass
+    return records.first_bad_csv_record(path, schema, delimiter) or \
+        RecordError(path, None, None, strip_arrow(str(cause)))
 
 
 def _row_of_text(path: str, delimiter: str, text: str, n_fields: int) -> int | None:

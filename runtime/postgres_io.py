@@ -10,7 +10,9 @@ measured with psycopg: `COPY ... TO STDOUT` sends one message per row, which psy
 Python one row at a time (1M rows of 5 columns: cursor 1.1s, COPY csv parsed by Arrow 1.6-1.9s,
 COPY binary with psycopg's row parser 2.6s). Intervals come over as integer microseconds.
 
-Sink: rows go in as CSV written by Arrow, through `COPY ... FROM STDIN`, one transaction per batch.
+Sink: rows go in as CSV written by Arrow, through `COPY ... FROM STDIN`, all in one transaction that
+commits when the writer closes (the run completes): a failed, interrupted or killed run leaves the
+table as it was, as a file sink keeps its previous file. (Checkpointed runs will commit per checkpoint.)
 Without a key the sink appends (a '-' row is an error: the view retracts rows, give a key). With a
 key, the batch is staged in a temporary table and applied as: rows consolidated by weight ('+' is
 +1, '-' is -1, per whole row, so the order of a retraction and its replacement inside a batch does
@@ -228,7 +230,7 @@ def copy_text(batch: pa.RecordBatch | pa.Table) -> bytes:
 
 
 class PostgresWriter(Writer):
-    """Writes batches into a PostgreSQL table, one transaction per batch.
+    """Writes batches into a PostgreSQL table, in one transaction: close() commits, abort() rolls back.
 
     `schema` may start with `_op` ('+' / '-'), as sinks of `emit changes` views do. Without `key`,
     rows are appended (a '-' row raises: the view retracts, so the sink needs a key); with `key`,
@@ -250,14 +252,15 @@ class PostgresWriter(Writer):
             raise PostgresIOError(f"key column {', '.join(missing)} is not a column of the view "
                                   f"({', '.join(self.data.names)})")
         self._ident = table_name(table)
-        self._conn = connect()
+        self._conn = connect()  # autocommit off: everything from here on is one transaction
+        self._failed = False
         try:
-            with self._conn.transaction():
-                if create:
-                    self._conn.execute(self._create_sql())
-                if self.key:
-                    self._conn.execute(self._stage_sql())
+            if create:
+                self._conn.execute(self._create_sql())
+            if self.key:
+                self._conn.execute(self._stage_sql())
         except psycopg.Error as e:
+            self._conn.rollback()
             self._conn.close()
             raise PostgresIOError(redact(f"preparing table {table}: {_first_line(e)}")) from None
 
@@ -276,7 +279,7 @@ class PostgresWriter(Writer):
 
     def _stage_sql(self) -> sql.Composed:
         extra = [sql.SQL("{} BIGINT").format(sql.Identifier(_ORD)), sql.SQL("{} INT").format(sql.Identifier(_WEIGHT))]
-        return sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DELETE ROWS").format(
+        return sql.SQL("CREATE TEMP TABLE {} ({}) ON COMMIT DROP").format(
             sql.Identifier(_STAGE), self._columns(extra))
 
     def _apply_sql(self) -> tuple[sql.Composed, sql.Composed]:
@@ -308,7 +311,7 @@ class PostgresWriter(Writer):
 
         data = batch.select(self.data.names) if self.has_op else batch
         try:
-            with self._conn.transaction(), self._conn.cursor() as cur:
+            with self._conn.cursor() as cur:
                 if self.key is None:
                     if self.has_op and pc.any(pc.equal(batch.column(OP), "-")).as_py():
                         raise PostgresIOError(f"a retraction ('-' row) reached table {self.table}, which is "
@@ -325,7 +328,12 @@ class PostgresWriter(Writer):
                 delete, upsert = self._apply_sql()
                 cur.execute(delete)
                 cur.execute(upsert)
+                cur.execute(sql.SQL("TRUNCATE {}").format(sql.Identifier(_STAGE)))
+        except PostgresIOError:
+            self._failed = True
+            raise
         except psycopg.Error as e:
+            self._failed = True
             hint = ""
             if self.key and "ON CONFLICT" in str(e):
                 hint = f" (the table needs a primary key or unique index on ({', '.join(self.key)}))"
@@ -339,7 +347,25 @@ class PostgresWriter(Writer):
             copy.write(copy_text(data))
 
     def _close(self) -> None:
-        self._conn.close()
+        """Commit: the moment the run's rows appear in the table (all of them, or, after a failed
+        write, none)."""
+        import psycopg
+
+        try:
+            if self._failed:
+                self._conn.rollback()
+            else:
+                self._conn.commit()
+        except psycopg.Error as e:
+            raise PostgresIOError(self.redact(f"committing table {self.table}: {_first_line(e)}")) from None
+        finally:
+            self._conn.close()
+
+    def _abort(self) -> None:
+        try:
+            self._conn.rollback()
+        finally:
+            self._conn.close()
 
 
 __all__ = ["read_batches", "source_query", "primary_key", "PostgresWriter", "PostgresIOError", "copy_text",

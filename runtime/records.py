@@ -201,7 +201,21 @@ def csv_lenient(path: str, schema: pa.Schema, delimiter: str, on_error: OnError)
 
     if header_only(path):
         return
-    for b in pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert_opts):
+    try:
+        blocks = pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert_opts)
+    except pa.ArrowInvalid:
+        yield from csv_python(path, schema, delimiter, on_error, header, after=0)
+        return
+    while True:
+        try:
+            b = next(blocks, None)
+        except pa.ArrowInvalid:
+            # a record Arrow cannot hand over (a wrong field count in text that is not UTF-8: its
+            # handler never sees the row): the rest of the file is read by Python's csv module
+            yield from csv_python(path, schema, delimiter, on_error, header, after=done)
+            return
+        if b is None:
+            break
         # the block's good records are the next b.num_rows record numbers not taken by invalid rows
         inv_rows = np.array([r for r, *_ in invalid], dtype=np.int64)
         last = done + b.num_rows
@@ -223,6 +237,70 @@ def csv_lenient(path: str, schema: pa.Schema, delimiter: str, on_error: OnError)
             yield good
     _add_invalid(errors, invalid[used:], position, delimiter)
     errors.flush(on_error)
+
+
+def csv_python(path: str, schema: pa.Schema, delimiter: str, on_error: OnError, header: list[str],
+               after: int = 0) -> Iterator[pa.RecordBatch]:
+    """The lenient csv reader in Python, for the records after record number `after`: the fallback
+    where Arrow's reader gives up on the file (slow, but only ever for a damaged file). Bytes that
+    are not UTF-8 are kept (surrogateescape) so that the same rules judge them."""
+    position = {n: header.index(n) for n in schema.names}
+    with open(path, "rb") as f:
+        text = f.read().decode("utf-8-sig", "surrogateescape")
+    reader = pycsv.reader(pyio.StringIO(text, newline=""), delimiter=delimiter)
+    next(reader, None)
+    errors = _Errors(schema)
+    rows: list[int] = []
+    cells: list[list[str | None]] = [[] for _ in schema]
+
+    def block() -> Iterator[pa.RecordBatch]:
+        if rows:
+            cols = [pa.array([None if v in (None, "") else v.encode("utf-8", "surrogateescape") for v in c],
+                             pa.binary()).view(pa.string()) for c in cells]
+            good = convert_block(cols, schema, convert_strings, lambda: cols, np.array(rows, np.int64), errors)
+            rows.clear()
+            for c in cells:
+                c.clear()
+            if good is not None:
+                yield good
+        errors.flush(on_error)
+
+    number = 0
+    for rec in reader:
+        if not rec:  # a blank line: no record (as Arrow's reader)
+            continue
+        number += 1
+        if number <= after:
+            continue
+        if len(rec) != len(header):
+            values = {n: _clean(rec[i]) if i < len(rec) else None for n, i in position.items()}
+            errors.add_values([values], [number], [None], [f"expected {len(header)} fields, got {len(rec)}"],
+                              [_clean(delimiter.join(rec))])
+            continue
+        rows.append(number)
+        for c, n in zip(cells, schema.names, strict=True):
+            c.append(rec[position[n]])
+        if len(rows) >= _LINES_PER_BLOCK:
+            yield from block()
+    yield from block()
+
+
+def first_bad_csv_record(path: str, schema: pa.Schema, delimiter: str) -> RecordError | None:
+    """The first bad record of a csv file as the lenient reader judges it (the strict reader's error
+    path when Arrow's own reader gave up)."""
+    found: list[pa.RecordBatch] = []
+    for _ in csv_python(path, schema, delimiter, found.append, csv_header(path, delimiter)):
+        if found:
+            break
+    if not found:
+        return None
+    r = found[0].to_pylist()[0]
+    return RecordError(path, r[ROW], r[COLUMN], r[ERROR])
+
+
+def _clean(s: str) -> str:
+    """Text read with surrogateescape, with each byte that is not UTF-8 as U+FFFD."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _add_invalid(errors: _Errors, rows: list, position: dict[str, int], delimiter: str) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv as pycsv
 import io as pyio
+import sys
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -150,6 +151,21 @@ def jsonl_native(t: pa.DataType) -> bool:
 
 
 # ---------------------------------------------------------------- text that is not UTF-8
+#
+# pyarrow decodes a malformed csv row's text before it calls the invalid-row handler; text that is not
+# UTF-8 makes that decoding raise inside Arrow's callback, which Python reports as "Exception ignored"
+# on stderr before the reader fails (and the readers fall back to Python's csv module). The report
+# is noise to a user: the hook below drops exactly that case and passes everything else on.
+
+
+def _quiet_arrow_row_handler(unraisable, _previous=sys.unraisablehook) -> None:
+    if isinstance(unraisable.exc_value, UnicodeDecodeError) and \
+            getattr(unraisable.object, "__name__", "") == "on_invalid":
+        return
+    _previous(unraisable)
+
+
+sys.unraisablehook = _quiet_arrow_row_handler
 #
 # A record whose declared text holds bytes that are not UTF-8 is a bad record (its number, the
 # column, the byte), the same under every policy: Arrow's CSV reader runs with check_utf8 off and

@@ -270,3 +270,21 @@ def test_found_by_the_100k_fuzz_run(tmp_path: Path) -> None:
                        capture_output=True, text=True)
     assert b.returncode == 0, b.stderr
     assert '"between" BIGINT' in b.stdout and 'SUM("between")' in b.stdout
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion"])
+def test_a_row_with_too_many_fields_and_a_byte_that_is_not_utf8(tmp_path: Path, target: str) -> None:
+    """Found by the fuzz run: Arrow's csv reader cannot hand such a row to its invalid-row handler
+    (it decodes the text first) and gave up on the file; Python's csv module reads the rest."""
+    rows = b"".join(b"%d,r%d\n" % (i, i) for i in range(1, 120_001))
+    (tmp_path / "in.csv").write_bytes(b"k,v\n" + rows + b"7,\xff,extra\n" + rows)
+    source = "source s (k bigint, v string) from csv('in.csv')"
+    failed = _run(tmp_path, source + " on_error fail", target)
+    assert failed.returncode == 1 and "row 120001: expected 2 fields, got 3" in failed.stderr, failed.stderr
+    assert "Exception ignored" not in failed.stderr
+    into = _run(tmp_path, source + " on_error into csv('out/bad.csv')", target)
+    assert into.returncode == 0, into.stderr
+    assert "240000 rows in, 0 late, 1 skipped" in into.stderr and "Exception ignored" not in into.stderr
+    bad = (tmp_path / "out" / "bad.csv").read_text(encoding="utf-8").splitlines()
+    assert bad[1] == '"7","\ufffd",120001,,"expected 2 fields, got 3","7,\ufffd,extra"'
+    assert (tmp_path / "out" / "a.csv").read_bytes() == b"k,v\n" + rows + rows

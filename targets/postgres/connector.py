@@ -147,7 +147,13 @@ class _GuardedWriter(io.Writer):
             raise _io_error(self.args, "sink", e) from None
 
     def _close(self) -> None:
-        self.inner.close()
+        try:
+            self.inner.close()
+        except pgio.PostgresIOError as e:
+            raise _io_error(self.args, "sink", e) from None
+
+    def _abort(self) -> None:
+        self.inner.abort()
 
 
 def open_sink(c: ir.Connector, schema: pa.Schema) -> io.Writer:
@@ -156,7 +162,7 @@ def open_sink(c: ir.Connector, schema: pa.Schema) -> io.Writer:
 
 
 def write_table(c: ir.Connector, table: pa.Table) -> None:
-    """Write a whole result (the DataFusion target's sinks), one transaction per batch."""
+    """Write a whole result (the DataFusion target's sinks), in one transaction."""
     with open_sink(c, table.schema) as w:
         for batch in table.to_batches():
             w.write(batch)

@@ -104,7 +104,7 @@ def bad_record_schema(s: ir.Source) -> pa.Schema:
 
 def write_output(program: ir.Program, io, c: ir.Connector, table: pa.Table) -> None:
     """Write a whole result to its connector (a file, stdout, or a PostgreSQL table)."""
-    if c.kind == "postgres":  # one transaction per batch (targets/postgres/connector.py)
+    if c.kind == "postgres":  # one transaction (targets/postgres/connector.py)
         from flowc.targets.postgres.connector import write_table as write_postgres
 
         return write_postgres(c, table)
