@@ -126,6 +126,32 @@ def _bool(args: Sequence[Type]) -> Type:
     return T.BOOL
 
 
+def _signature(*kinds: str, result: Type):
+    """A rule for arguments of fixed kinds ('string', 'integer'); the result type is fixed."""
+    def rule(args: Sequence[Type]) -> Type:
+        for i, (a, kind) in enumerate(zip(args, kinds, strict=False), 1):
+            if a == T.NULL:
+                continue
+            if kind == "string" and a != T.STRING:
+                raise TypeRuleError(f"argument {i} must be a string, got {a}")
+            if kind == "integer" and not a.is_integer:
+                raise TypeRuleError(f"argument {i} must be an integer, got {a}")
+        return result
+    return rule
+
+
+def _nullif(args: Sequence[Type]) -> Type:
+    _compare(args)
+    return args[0]
+
+
+def _extreme(args: Sequence[Type]) -> Type:
+    out = _coalesce(args)
+    if out in (T.BYTES,):
+        raise TypeRuleError(f"cannot order values of type {out}")
+    return out
+
+
 SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("add", 2, 2, _add, "a + b"),
     Scalar("sub", 2, 2, _sub, "a - b"),
@@ -154,10 +180,73 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("floor", 1, 1, _same_numeric, "floor(x)"),
     Scalar("ceil", 1, 1, _same_numeric, "ceil(x)"),
     Scalar("coalesce", 1, None, _coalesce, "coalesce(a, b, ...): the first non-null"),
+    # strings, as PostgreSQL means them (positions count characters from 1)
+    Scalar("substr", 2, 3, _signature("string", "integer", "integer", result=T.STRING),
+           "substr(s, start [, count]): count characters from position start (1-based; a start before 1 "
+           "shortens the count; a negative count is an error)"),
+    Scalar("replace", 3, 3, _signature("string", "string", "string", result=T.STRING),
+           "replace(s, from, to): every occurrence of from replaced (an empty from changes nothing)"),
+    Scalar("split_part", 3, 3, _signature("string", "string", "integer", result=T.STRING),
+           "split_part(s, delimiter, n): the n-th field (1-based; negative counts from the end; '' past "
+           "the last; n = 0 is an error)"),
+    Scalar("strpos", 2, 2, _signature("string", "string", result=T.BIGINT),
+           "strpos(s, sub): the position of the first sub in s (1-based), 0 when absent"),
+    Scalar("trim", 1, 1, _signature("string", result=T.STRING), "trim(s): spaces removed from both ends"),
+    Scalar("ltrim", 1, 1, _signature("string", result=T.STRING), "ltrim(s): spaces removed from the start"),
+    Scalar("rtrim", 1, 1, _signature("string", result=T.STRING), "rtrim(s): spaces removed from the end"),
+    Scalar("starts_with", 2, 2, _signature("string", "string", result=T.BOOL),
+           "starts_with(s, prefix): whether s begins with prefix"),
+    Scalar("lpad", 2, 3, _signature("string", "integer", "string", result=T.STRING),
+           "lpad(s, n [, fill]): s filled on the left with fill (default a space) to n characters, or cut "
+           "to n"),
+    Scalar("rpad", 2, 3, _signature("string", "integer", "string", result=T.STRING),
+           "rpad(s, n [, fill]): s filled on the right to n characters, or cut to n"),
+    Scalar("left", 2, 2, _signature("string", "integer", result=T.STRING),
+           "left(s, n): the first n characters (n < 0: all but the last -n)"),
+    Scalar("right", 2, 2, _signature("string", "integer", result=T.STRING),
+           "right(s, n): the last n characters (n < 0: all but the first -n)"),
+    Scalar("concat_all", 1, None, _strings,
+           "concat(a, b, ...): the strings joined, nulls skipped (never null; `a || b` is null if either is)"),
+    # comparisons
+    Scalar("greatest", 1, None, _extreme, "greatest(a, b, ...): the largest, nulls ignored (null if all are)"),
+    Scalar("least", 1, None, _extreme, "least(a, b, ...): the smallest, nulls ignored (null if all are)"),
+    Scalar("nullif", 2, 2, _nullif, "nullif(a, b): null if a = b, else a"),
 ]}
 
 # surface names of functions callable by name in .flow (operators have their own syntax)
-CALLABLE = ("lower", "upper", "length", "abs", "round", "floor", "ceil", "coalesce")
+CALLABLE = ("lower", "upper", "length", "abs", "round", "floor", "ceil", "coalesce", "mod", "substr", "replace",
+            "split_part", "strpos", "trim", "ltrim", "rtrim", "starts_with", "lpad", "rpad", "left", "right",
+            "concat", "greatest", "least", "nullif")
+# a surface name whose IR function has another name (`concat` skips nulls; `||` is IR "concat")
+SURFACE = {"concat": "concat_all"}
+
+# functions whose SQL spelling is `name(args...)` with PostgreSQL's meaning on PostgreSQL, DataFusion
+# and RisingWave (each target's expressions module lists the ones it may spell so; a target without a
+# function refuses it at compile time): IR name -> SQL name
+PLAIN_SQL = {"substr": "substr", "replace": "replace", "split_part": "split_part", "strpos": "strpos",
+             "trim": "btrim", "ltrim": "ltrim", "rtrim": "rtrim", "starts_with": "starts_with", "lpad": "lpad",
+             "rpad": "rpad", "left": "left", "right": "right", "concat_all": "concat", "greatest": "greatest",
+             "least": "least", "nullif": "nullif"}
+# of those, the ones whose integer arguments (positions, counts) SQL engines take as INT
+INT_ARGS = frozenset({"substr", "split_part", "lpad", "rpad", "left", "right"})
+
+# the targets that spell each callable function, for docs/language.md (the table there is this one:
+# tests/test_functions.py checks it); a target not listed refuses the function at compile time
+_ALL = "local, DataFusion, PostgreSQL, RisingWave, Flink"
+_NOT_FLINK = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
+
+
+def function_table() -> str:
+    """The markdown table of docs/language.md's "Functions" section."""
+    lines = ["| function | meaning | targets |", "|---|---|---|"]
+    for surface in CALLABLE:
+        fn = SCALARS[SURFACE.get(surface, surface)]
+        doc = fn.doc.replace("|", "\\|")
+        if surface == "mod":
+            doc = "mod(a, b): a % b (the sign of a; b = 0 is an error)"
+        lines.append(f"| `{surface}` | {doc} | {_NOT_FLINK if fn.name in PLAIN_SQL else _ALL} |")
+    return "\n".join(lines) + "\n"
+
 
 # binary operator token -> IR function
 BINARY_OPS = {"+": "add", "-": "sub", "*": "mul", "/": "div", "%": "mod", "||": "concat",

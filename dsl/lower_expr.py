@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import Code, Collector, did_you_mean
-from flowc.compiler.functions import BINARY_OPS, CALLABLE, SCALARS, TypeRuleError, aggregate_type
+from flowc.compiler.functions import BINARY_OPS, CALLABLE, SCALARS, SURFACE, TypeRuleError, aggregate_type
 from flowc.compiler.span import Span
 
 from . import ast
@@ -247,6 +247,8 @@ class ExprLowerer:
             hint = f"did you mean '{guess}'? " if guess else ""
             self.fail(Code.UNKNOWN_FUNCTION, f"unknown function '{e.name}'", e.span,
                       hint + f"functions: {', '.join(CALLABLE)}")
+        shown = name
+        name = SURFACE.get(name, name)
         spec = SCALARS[name]
         if any(a.name is not None for a in e.args):
             self.fail(Code.BAD_ARGUMENT, f"'{name}' takes no named arguments", e.span)
@@ -254,10 +256,10 @@ class ExprLowerer:
         if n < spec.min_args or (spec.max_args is not None and n > spec.max_args):
             want = str(spec.min_args) if spec.min_args == spec.max_args else (
                 f"{spec.min_args} or more" if spec.max_args is None else f"{spec.min_args} to {spec.max_args}")
-            self.fail(Code.ARG_COUNT, f"'{name}' takes {want} argument{'s' if want != '1' else ''}, got {n}",
+            self.fail(Code.ARG_COUNT, f"'{shown}' takes {want} argument{'s' if want != '1' else ''}, got {n}",
                       e.span, f"{spec.doc}")
         args = [self.lower(a.value, scope) for a in e.args]
-        return self._call_scalar(name, args, e.span, name)
+        return self._call_scalar(name, args, e.span, shown)
 
 
 def parse_time_literal(text: str, type_: T.Type) -> int | None:

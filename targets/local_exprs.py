@@ -365,10 +365,123 @@ def _cast(e: ir.Cast) -> Fn:
     return run
 
 
+# ---------------------------------------------------------------- text functions and extremes
+#
+# Computed value by value in Python, with PostgreSQL's meaning (compiler/functions.py states it).
+# Correct first: a vectorized path for literal arguments is issue 16's.
+
+
+def _substr(s: str, start: int, count: int | None = None) -> str:
+    if count is None:
+        return s[max(start, 1) - 1:]
+    if count < 0:
+        raise pa.ArrowInvalid("negative substring length not allowed")
+    end = start + count  # exclusive, 1-based
+    begin = max(start, 1)
+    return s[begin - 1:end - 1] if end > begin else ""
+
+
+def _split_part(s: str, delimiter: str, n: int) -> str:
+    if n == 0:
+        raise pa.ArrowInvalid("field position must not be zero")
+    if s == "":
+        return ""
+    fields = s.split(delimiter) if delimiter else [s]
+    if n > 0:
+        return fields[n - 1] if n <= len(fields) else ""
+    return fields[n] if -n <= len(fields) else ""
+
+
+def _pad(s: str, n: int, fill: str = " ", left: bool = True) -> str:
+    if n <= 0:
+        return ""
+    if len(s) >= n or not fill:
+        return s[:n]
+    pad = (fill * (n // len(fill) + 1))[: n - len(s)]
+    return pad + s if left else s + pad
+
+
+_TEXT: dict[str, Callable[..., object]] = {
+    "substr": _substr,
+    "replace": lambda s, f, t: s.replace(f, t) if f else s,
+    "split_part": _split_part,
+    "strpos": lambda s, sub: s.find(sub) + 1,
+    "trim": lambda s: s.strip(" "),
+    "ltrim": lambda s: s.lstrip(" "),
+    "rtrim": lambda s: s.rstrip(" "),
+    "starts_with": lambda s, p: s.startswith(p),
+    "lpad": lambda s, n, fill=" ": _pad(s, n, fill, True),
+    "rpad": lambda s, n, fill=" ": _pad(s, n, fill, False),
+    "left": lambda s, n: s[:n],
+    "right": lambda s, n: s[-n:] if n else "",
+}
+
+
+def _columns(fns: list[Fn], types: list[pa.DataType], b: pa.RecordBatch) -> list[list]:
+    n = b.num_rows
+    out = []
+    for f, t in zip(fns, types, strict=True):
+        v = _to(f(b), t)
+        out.append(v.to_pylist() if isinstance(v, pa.Array | pa.ChunkedArray) else [v.as_py()] * n)
+    return out
+
+
+def _rowwise(e: ir.Call) -> Fn:
+    """A text function, null in null out, value by value."""
+    fns = _args(e)
+    types = [arrow_type(a.type) if a.type != T.NULL else pa.null() for a in e.args]
+    f = _TEXT[e.fn]
+    out = _out(e)
+
+    def run(b: pa.RecordBatch) -> Value:
+        cols = _columns(fns, types, b)
+        return pa.array([None if None in row else f(*row) for row in zip(*cols, strict=True)], out)
+    return run
+
+
+def _concat_all(e: ir.Call) -> Fn:
+    fns = _args(e)
+
+    def run(b: pa.RecordBatch) -> Value:
+        cols = _columns(fns, [pa.string()] * len(fns), b)
+        return pa.array(["".join(v for v in row if v is not None) for row in zip(*cols, strict=True)], pa.string())
+    return run
+
+
+def _extreme(e: ir.Call) -> Fn:
+    fns = _args(e)
+    out = _out(e)
+    pick = max if e.fn == "greatest" else min
+
+    def run(b: pa.RecordBatch) -> Value:
+        cols = _columns(fns, [out] * len(fns), b)
+        res = []
+        for row in zip(*cols, strict=True):
+            vals = [v for v in row if v is not None]
+            res.append(pick(vals) if vals else None)
+        return pa.array(res, out)
+    return run
+
+
+def _nullif(e: ir.Call) -> Fn:
+    fa, fb = _args(e)
+    out = _out(e)
+    common = T.common_type(e.args[0].type, e.args[1].type)
+    ct = arrow_type(common) if common not in (None, T.NULL) else out
+
+    def run(b: pa.RecordBatch) -> Value:
+        a = _to(fa(b), out)
+        same = pc.equal(_to(a, ct), _to(fb(b), ct))
+        return pc.if_else(pc.fill_null(same, False), pa.scalar(None, out), a)
+    return run
+
+
 _CALLS: dict[str, Callable[[ir.Call], Fn]] = {
     "add": _arith, "sub": _arith, "mul": _arith, "div": _div, "mod": _mod, "neg": _neg,
     "eq": _compare, "ne": _compare, "lt": _compare, "le": _compare, "gt": _compare, "ge": _compare,
     "and": _logic, "or": _logic, "not": _logic, "is_null": _is_null, "is_not_null": _is_null, "in": _in,
     "concat": _concat, "lower": _unary_string, "upper": _unary_string, "length": _unary_string,
     "abs": _abs, "round": _round, "floor": _floor_ceil, "ceil": _floor_ceil, "coalesce": _coalesce,
+    **{name: _rowwise for name in _TEXT}, "concat_all": _concat_all, "greatest": _extreme, "least": _extreme,
+    "nullif": _nullif,
 }

@@ -17,11 +17,12 @@ from collections.abc import Callable, Mapping
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.functions import INT_ARGS, PLAIN_SQL
 from flowc.targets.sql.expressions import date_text, timestamp_text
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from .dialect import parse_statement
+from .dialect import RisingWave, parse_statement
 
 TARGET = "risingwave"
 
@@ -256,6 +257,14 @@ def _call(e: ir.Call, env: Mapping[str, exp.Expression]) -> exp.Expression:
         return exp.Cast(this=inner, to=sql_type(T.DOUBLE))
     if e.fn in _FUNCS:
         return _FUNCS[e.fn](args)
+    if e.fn in PLAIN_SQL:
+        if e.fn in INT_ARGS:
+            args = [exp.Cast(this=x, to=sql_type(T.INT)) if a.type.is_integer and a.type != T.INT else x
+                    for a, x in zip(e.args, args, strict=True)]
+        # sqlglot's own node for the name, so that the statement reads back as itself
+        out = exp.func(PLAIN_SQL[e.fn], *args, dialect=RisingWave)
+        # RisingWave's strpos is INT; the IR's positions are BIGINT
+        return exp.Cast(this=out, to=sql_type(T.BIGINT)) if e.type == T.BIGINT else out
     raise UnsupportedFeature(f"function '{e.fn}'", TARGET, e.span)
 
 

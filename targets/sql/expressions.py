@@ -17,7 +17,7 @@ import math
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.functions import SCALARS
+from flowc.compiler.functions import INT_ARGS, PLAIN_SQL, SCALARS
 from sqlglot import exp
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -69,6 +69,9 @@ class SqlExpressions:
     """IR expression -> sqlglot expression over columns named as in the IR."""
 
     target = "sql"
+    # the functions of compiler/functions.PLAIN_SQL this engine spells `name(args...)` with their
+    # IR meaning (a target that lacks one, or means another thing by it, leaves it out)
+    plain_functions: frozenset[str] = frozenset(PLAIN_SQL)
 
     # ---- hooks: types and values
 
@@ -220,6 +223,11 @@ class SqlExpressions:
             out = node(this=args[0], decimals=args[1]) if len(args) == 2 else node(this=args[0])
         elif fn == "coalesce":
             out = exp.Coalesce(this=args[0], expressions=args[1:])
+        elif fn in PLAIN_SQL and fn in self.plain_functions:
+            if fn in INT_ARGS:
+                args = [self.cast_to(x, T.INT) if a.type.is_integer and a.type != T.INT else x
+                        for a, x in zip(e.args, args, strict=True)]
+            out = exp.Anonymous(this=PLAIN_SQL[fn], expressions=args)
         else:
             raise UnsupportedFeature(f"function '{fn}'", self.target, e.span)
         return self.call_result(e, out)

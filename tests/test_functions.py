@@ -1,0 +1,125 @@
+"""The text functions, greatest/least/nullif and mod() (issue 13, first part): PostgreSQL's meaning on
+local, DataFusion and PostgreSQL, value for value over edge inputs (empty and null strings,
+non-ASCII text, positions before 1, negative counts and fields); compiled for RisingWave (re-parsed);
+refused by name on Flink until its spellings are written.
+
+The expected values are PostgreSQL's, from its documentation of each function
+(https://www.postgresql.org/docs/current/functions-string.html) and checked there by this test.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+from support import run_flowc
+
+INPUT = "s,n,m\nhello,2,3\n,1,1\n  pad me  ,0,-1\nh\u00e9llo w\u00f6rld,-2,10\na;b;;c,3,0\n"
+PROGRAM = """\
+source t (s string, n bigint, m bigint) from csv('in.csv')
+view v = t | select s,
+    a = substr(s, n, 3), b = substr(s, n), c = replace(s, 'l', 'L'), d = split_part(s, ';', n + 1),
+    e = strpos(s, 'l'), f = trim(s), g = ltrim(s), h = rtrim(s), i = starts_with(s, 'h'),
+    j = lpad(s, m + 4, 'xy'), k = rpad(s, 6), l = left(s, n), r = right(s, n),
+    cc = concat(s, '|', null, 'z'), gr = greatest(n, m, null), le = least(n, m), ni = nullif(n, 1),
+    md = mod(n, 2), emp = replace(s, '', 'x'), sp0 = split_part('', ';', 1)
+sink v into csv('out/v.csv')
+"""
+COLUMNS = ["s", "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "r", "cc", "gr", "le", "ni", "md",
+           "emp", "sp0"]
+EXPECTED = [
+    ["hello", "ell", "ello", "heLLo", "", "3", "hello", "hello", "hello", "true", "xyhello", "hello ", "he",
+     "lo", "hello|z", "3", "2", "2", "0", "hello", ""],
+    ["", "", "", "", "", "", "", "", "", "", "", "", "", "", "|z", "1", "1", "", "1", "", ""],
+    ["  pad me  ", "  ", "  pad me  ", "  pad me  ", "  pad me  ", "0", "pad me", "pad me  ", "  pad me", "false",
+     "  p", "  pad ", "", "", "  pad me  |z", "0", "-1", "0", "0", "  pad me  ", ""],
+    ["h\u00e9llo w\u00f6rld", "", "h\u00e9llo w\u00f6rld", "h\u00e9LLo w\u00f6rLd", "h\u00e9llo w\u00f6rld", "3",
+     "h\u00e9llo w\u00f6rld", "h\u00e9llo w\u00f6rld", "h\u00e9llo w\u00f6rld", "true", "xyxh\u00e9llo w\u00f6rld",
+     "h\u00e9llo ", "h\u00e9llo w\u00f6r", "llo w\u00f6rld", "h\u00e9llo w\u00f6rld|z", "10", "-2", "-2", "0",
+     "h\u00e9llo w\u00f6rld", ""],
+    ["a;b;;c", "b;;", "b;;c", "a;b;;c", "c", "0", "a;b;;c", "a;b;;c", "a;b;;c", "false", "a;b;", "a;b;;c", "a;b",
+     ";;c", "a;b;;c|z", "3", "0", "3", "1", "a;b;;c", ""],
+]
+
+
+def _need_postgres() -> None:
+    import psycopg
+
+    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
+def test_text_functions_mean_what_postgresql_means(tmp_path: Path, target: str) -> None:
+    if target == "postgres":
+        _need_postgres()
+    (tmp_path / "in.csv").write_text(INPUT, encoding="utf-8")
+    (tmp_path / "p.flow").write_text(PROGRAM, encoding="utf-8")
+    proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out" / "v.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == COLUMNS
+    for got, want in zip(rows[1:], EXPECTED, strict=True):
+        assert dict(zip(COLUMNS, got, strict=True)) == dict(zip(COLUMNS, want, strict=True))
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion"])
+@pytest.mark.parametrize("expr, messages", [
+    ("substr(s, 1, n - 5)", ("negative substring length", "negative count not allowed")),
+    ("split_part(s, ';', n - 2)", ("field position must not be zero", "field position must not be zero"))])
+def test_what_postgresql_refuses_fails_the_run(tmp_path: Path, target: str, expr: str, messages: tuple) -> None:
+    """An error in PostgreSQL is an error on every target (each engine words it its own way)."""
+    (tmp_path / "in.csv").write_text("s,n\nabc,2\n")
+    (tmp_path / "p.flow").write_text(f"source t (s string, n bigint) from csv('in.csv')\n"
+                                     f"view v = t | select x = {expr}\nsink v into csv('out/v.csv')\n")
+    proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert any(m in proc.stderr.lower() for m in messages), proc.stderr
+    assert not (tmp_path / "out" / "v.csv").exists()
+
+
+def test_functions_compile_for_risingwave_and_reparse(tmp_path: Path) -> None:
+    from flowc.targets.risingwave import compile_risingwave, parse_statement, to_sql
+    from sqlglot import exp
+
+    from flowc import pipeline
+
+    (tmp_path / "p.flow").write_text(PROGRAM.replace("csv('out/v.csv')", "jsonl('out/v.jsonl')"))
+    program = pipeline.to_ir(pipeline.load_program(str(tmp_path / "p.flow")))
+    stmts = compile_risingwave(program)
+    text = "\n".join(to_sql(s) for s in stmts)
+    for name in ("SUBSTRING(s FROM CAST(n AS INT) FOR CAST(3 AS INT))", "TRIM(s)", "SPLIT_PART(", "POSITION(", "LPAD(",
+                 "CONCAT(s, '|', NULL, 'z')", "GREATEST(", "NULLIF("):
+        assert name.lower() in text.lower(), name
+    for s in stmts:
+        again = parse_statement(to_sql(s))
+        assert not isinstance(again, exp.Command)
+        assert to_sql(again) == to_sql(s)
+
+
+def test_flink_refuses_them_by_name(tmp_path: Path) -> None:
+    (tmp_path / "p.flow").write_text(PROGRAM)
+    proc = run_flowc("check", str(tmp_path / "p.flow"), "--target", "flink")
+    assert proc.returncode == 1
+    assert "function 'substr' is not supported on target 'flink'" in proc.stderr
+
+
+def test_unknown_function_lists_the_new_ones(tmp_path: Path) -> None:
+    (tmp_path / "p.flow").write_text("source t (s string) from csv('in.csv')\nview v = t | select x = substring(s)\n")
+    proc = run_flowc("check", str(tmp_path / "p.flow"))
+    assert proc.returncode == 1 and "unknown function 'substring'" in proc.stderr
+    assert "did you mean" in proc.stderr and "split_part" in proc.stderr
+
+
+def test_the_language_reference_lists_every_function() -> None:
+    from flowc.compiler.functions import function_table
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text()
+    assert function_table() in doc, "docs/language.md's function table differs from function_table()"
