@@ -207,6 +207,9 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
            "right(s, n): the last n characters (n < 0: all but the first -n)"),
     Scalar("concat_all", 1, None, _strings,
            "concat(a, b, ...): the strings joined, nulls skipped (never null; `a || b` is null if either is)"),
+    Scalar("like", 2, 2, _signature("string", "string", result=T.BOOL),
+           "s like pattern: % matches any text, _ one character, a backslash escapes the next"),
+    Scalar("ilike", 2, 2, _signature("string", "string", result=T.BOOL), "s ilike pattern: like, ignoring case"),
     # comparisons
     Scalar("greatest", 1, None, _extreme, "greatest(a, b, ...): the largest, nulls ignored (null if all are)"),
     Scalar("least", 1, None, _extreme, "least(a, b, ...): the smallest, nulls ignored (null if all are)"),

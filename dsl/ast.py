@@ -84,6 +84,16 @@ class Between:
 
 
 @dataclass(frozen=True, slots=True)
+class Like:
+    """`x [not] like pattern` (`ilike`: ignoring case): `%` any text, `_` one character, `\\` escapes."""
+    expr: Expr
+    pattern: Expr
+    negated: bool = False
+    ignore_case: bool = False
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class IsNull:
     expr: Expr
     negated: bool = False
@@ -129,7 +139,7 @@ class Call:
     span: Span | None = _span()
 
 
-Expr = Union[Name, Literal, Duration, Unary, Binary, InList, Between, IsNull, Case, Cast, Call]
+Expr = Union[Name, Literal, Duration, Unary, Binary, InList, Between, Like, IsNull, Case, Cast, Call]
 
 
 # ---------------------------------------------------------------- pipelines

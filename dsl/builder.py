@@ -139,6 +139,20 @@ class Expr:
     def not_between(self, low: object, high: object) -> Expr:
         return Expr(ast.Between(self.node, to_node(low), to_node(high), True, span=_caller_span()))
 
+    def like(self, pattern: object) -> Expr:
+        """`x like pattern`: `%` any text, `_` one character, backslash escapes."""
+        return Expr(ast.Like(self.node, to_node(pattern), span=_caller_span()))
+
+    def not_like(self, pattern: object) -> Expr:
+        return Expr(ast.Like(self.node, to_node(pattern), True, span=_caller_span()))
+
+    def ilike(self, pattern: object) -> Expr:
+        """`x ilike pattern`: like, ignoring case."""
+        return Expr(ast.Like(self.node, to_node(pattern), ignore_case=True, span=_caller_span()))
+
+    def not_ilike(self, pattern: object) -> Expr:
+        return Expr(ast.Like(self.node, to_node(pattern), True, True, span=_caller_span()))
+
     def cast(self, type_name: str) -> Expr:
         return Expr(ast.Cast(self.node, type_name_node(type_name), span=_caller_span()))
 

@@ -88,6 +88,9 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
     if isinstance(e, ast.Between):
         return (f"{_wrap(e.expr, _CONCAT)} {'not ' if e.negated else ''}between {_wrap(e.low, _CONCAT)} and "
                 f"{_wrap(e.high, _CONCAT)}"), _PRED
+    if isinstance(e, ast.Like):
+        op = f"{'not ' if e.negated else ''}{'ilike' if e.ignore_case else 'like'}"
+        return f"{_wrap(e.expr, _CONCAT)} {op} {_wrap(e.pattern, _CONCAT)}", _PRED
     if isinstance(e, ast.Case):
         parts = " ".join(f"when {expr(c)} then {expr(v)}" for c, v in e.whens)
         tail = f" else {expr(e.else_)}" if e.else_ is not None else ""

@@ -205,6 +205,13 @@ class ExprLowerer:
         out = ir.Call("and", (ge, le), T.BOOL, span=e.span)
         return ir.Call("not", (out,), T.BOOL, span=e.span) if e.negated else out
 
+    def _like(self, e: ast.Like, scope: Scope) -> ir.Expr:
+        x = self.lower(e.expr, scope)
+        pattern = self.lower(e.pattern, scope)
+        shown = "ilike" if e.ignore_case else "like"
+        out = self._call_scalar(shown, [x, pattern], e.span, shown)
+        return ir.Call("not", (out,), T.BOOL, span=e.span) if e.negated else out
+
     def _isnull(self, e: ast.IsNull, scope: Scope) -> ir.Expr:
         x = self.lower(e.expr, scope)
         return ir.Call("is_not_null" if e.negated else "is_null", (x,), T.BOOL, span=e.span)

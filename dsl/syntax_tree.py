@@ -281,6 +281,18 @@ class AstBuilder(Transformer):
     def not_between(self, meta, children):
         return ast.Between(*children, negated=True, span=self._span(meta))
 
+    def like(self, meta, children):
+        return ast.Like(children[0], children[1], span=self._span(meta))
+
+    def not_like(self, meta, children):
+        return ast.Like(children[0], children[1], negated=True, span=self._span(meta))
+
+    def ilike(self, meta, children):
+        return ast.Like(children[0], children[1], ignore_case=True, span=self._span(meta))
+
+    def not_ilike(self, meta, children):
+        return ast.Like(children[0], children[1], negated=True, ignore_case=True, span=self._span(meta))
+
     def neg(self, meta, children):
         operand = children[0]
         span = self._span(meta)

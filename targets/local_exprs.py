@@ -463,6 +463,42 @@ def _extreme(e: ir.Call) -> Fn:
     return run
 
 
+def _like_regex(pattern: str) -> str:
+    """A LIKE pattern as an anchored regular expression (% any text, _ one character, \\ escapes)."""
+    import re
+
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            out.append(re.escape(pattern[i + 1]))
+            i += 2
+            continue
+        out.append(".*" if c == "%" else "." if c == "_" else re.escape(c))
+        i += 1
+    return "(?s)" + "".join(out) + r"\Z"
+
+
+def _like(e: ir.Call) -> Fn:
+    fs, fp = _args(e)
+    ignore_case = e.fn == "ilike"
+    pattern = e.args[1]
+    if isinstance(pattern, ir.Literal):
+        if pattern.value is None:
+            return lambda b: pa.scalar(None, pa.bool_())
+        text = str(pattern.value)
+        return lambda b: pc.match_like(_string(fs(b)), text, ignore_case=ignore_case)
+
+    def run(b: pa.RecordBatch) -> Value:
+        import re
+
+        cols = _columns([fs, fp], [pa.string(), pa.string()], b)
+        flags = re.IGNORECASE if ignore_case else 0
+        return pa.array([None if s is None or p is None else re.match(_like_regex(p), s, flags) is not None
+                         for s, p in zip(*cols, strict=True)], pa.bool_())
+    return run
+
+
 def _nullif(e: ir.Call) -> Fn:
     fa, fb = _args(e)
     out = _out(e)
@@ -483,5 +519,5 @@ _CALLS: dict[str, Callable[[ir.Call], Fn]] = {
     "concat": _concat, "lower": _unary_string, "upper": _unary_string, "length": _unary_string,
     "abs": _abs, "round": _round, "floor": _floor_ceil, "ceil": _floor_ceil, "coalesce": _coalesce,
     **{name: _rowwise for name in _TEXT}, "concat_all": _concat_all, "greatest": _extreme, "least": _extreme,
-    "nullif": _nullif,
+    "nullif": _nullif, "like": _like, "ilike": _like,
 }

@@ -10,6 +10,7 @@ The expected values are PostgreSQL's, from its documentation of each function
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from pathlib import Path
 
@@ -123,3 +124,51 @@ def test_the_language_reference_lists_every_function() -> None:
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "language.md").read_text()
     assert function_table() in doc, "docs/language.md's function table differs from function_table()"
+
+
+LIKE_INPUT = "s,p\na%b,a%\naxb,a_b\na_b,a\\\\_b\nA%B,%b\n,x\nab,\nline\nbreak,l%\n"
+LIKE_PROGRAM = r"""source t (s string, p string) from csv('in.csv')
+view v = t | select s, p, a = s like 'a%b', b = s not like 'a\_b', c = s ilike 'A%', d = s like p,
+    e = s not ilike p
+sink v into csv('out/v.csv')
+"""
+LIKE_EXPECTED = [  # PostgreSQL's answers (a backslash escapes; % and _ match newlines too)
+    ["a%b", "a%", "true", "true", "true", "true", "false"],
+    ["axb", "a_b", "true", "true", "true", "true", "false"],
+    ["a_b", "a\\\\_b", "true", "false", "true", "false", "true"],
+    ["A%B", "%b", "false", "true", "true", "false", "false"],
+    ["", "x", "", "", "", "", ""],
+    ["ab", "", "true", "true", "true", "", ""],
+    ["line\nbreak", "l%", "false", "true", "false", "true", "false"],
+]
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
+def test_like_and_ilike_mean_what_postgresql_means(tmp_path: Path, target: str) -> None:
+    if target == "postgres":
+        _need_postgres()
+    (tmp_path / "in.csv").write_text(LIKE_INPUT.replace("line\nbreak", '"line\nbreak"'), encoding="utf-8")
+    (tmp_path / "p.flow").write_text(LIKE_PROGRAM, encoding="utf-8")
+    proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out" / "v.csv").open(newline="", encoding="utf-8") as f:
+        rows = list(csv.reader(f))
+    assert rows[1:] == LIKE_EXPECTED
+
+
+def test_like_formats_builds_and_compiles(tmp_path: Path) -> None:
+    from flowc.dsl.formatter import format_program
+    from flowc.targets.risingwave import risingwave_sql
+
+    import flowc as fc
+    from flowc import pipeline
+
+    (tmp_path / "p.flow").write_text(LIKE_PROGRAM)
+    program = pipeline.load_program(str(tmp_path / "p.flow"))
+    text = format_program(program)
+    assert "s not like 'a\\_b'" in text and "s not ilike p" in text
+    (tmp_path / "q.flow").write_text(text)
+    assert format_program(pipeline.load_program(str(tmp_path / "q.flow"))) == text  # a fixed point
+    assert type(fc.col("s").not_ilike("x%").node).__name__ == "Like"
+    rw = risingwave_sql(dataclasses.replace(pipeline.to_ir(program), sinks=()))
+    assert "NOT s ILIKE p AS e" in rw and "s LIKE 'a%b' AS a" in rw

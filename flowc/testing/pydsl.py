@@ -76,6 +76,9 @@ def _expr(e: ast.Expr):
     if isinstance(e, ast.Between):
         x = _expr(e.expr)
         return x.not_between(_expr(e.low), _expr(e.high)) if e.negated else x.between(_expr(e.low), _expr(e.high))
+    if isinstance(e, ast.Like):
+        method = ("not_" if e.negated else "") + ("ilike" if e.ignore_case else "like")
+        return getattr(_expr(e.expr), method)(_expr(e.pattern))
     if isinstance(e, ast.Case):
         whens = [(_expr(c), _expr(v)) for c, v in e.whens]
         return fc.case(*whens, else_=_expr(e.else_) if e.else_ is not None else None)

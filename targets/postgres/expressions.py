@@ -59,7 +59,7 @@ def micros_to_time(e: exp.Expression, t: T.Type) -> exp.Expression:
 
 
 # IR functions whose PostgreSQL result type is already the IR's (no cast needed)
-_EXACT = ("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null", "in", "concat",
+_EXACT = ("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null", "in", "concat", "like", "ilike",
           "lower", "upper")
 _EXACT_AGGREGATES = ("count", "count_distinct", "min", "max")
 

@@ -150,7 +150,7 @@ def literal(lit: ir.Literal) -> exp.Expression:
 _PREC: list[tuple[type, int]] = [
     (exp.Or, 1), (exp.And, 2), (exp.Not, 3),
     (exp.EQ, 4), (exp.NEQ, 4), (exp.LT, 4), (exp.LTE, 4), (exp.GT, 4), (exp.GTE, 4), (exp.Is, 4),
-    (exp.In, 4), (exp.DPipe, 5), (exp.Add, 6), (exp.Sub, 6), (exp.Mul, 7), (exp.Div, 7), (exp.Mod, 7),
+    (exp.In, 4), (exp.Like, 4), (exp.ILike, 4), (exp.DPipe, 5), (exp.Add, 6), (exp.Sub, 6), (exp.Mul, 7), (exp.Div, 7), (exp.Mod, 7),
     (exp.Neg, 8),
 ]
 
@@ -257,6 +257,9 @@ def _call(e: ir.Call, env: Mapping[str, exp.Expression]) -> exp.Expression:
         return exp.Cast(this=inner, to=sql_type(T.DOUBLE))
     if e.fn in _FUNCS:
         return _FUNCS[e.fn](args)
+    if e.fn in ("like", "ilike"):
+        return (exp.Like if e.fn == "like" else exp.ILike)(this=_operand(args[0], exp.EQ),
+                                                           expression=_operand(args[1], exp.EQ, right=True))
     if e.fn in PLAIN_SQL:
         if e.fn in INT_ARGS:
             args = [exp.Cast(this=x, to=sql_type(T.INT)) if a.type.is_integer and a.type != T.INT else x

@@ -71,7 +71,7 @@ class SqlExpressions:
     target = "sql"
     # the functions of compiler/functions.PLAIN_SQL this engine spells `name(args...)` with their
     # IR meaning (a target that lacks one, or means another thing by it, leaves it out)
-    plain_functions: frozenset[str] = frozenset(PLAIN_SQL)
+    plain_functions: frozenset[str] = frozenset(PLAIN_SQL) | {"like", "ilike"}
 
     # ---- hooks: types and values
 
@@ -223,6 +223,8 @@ class SqlExpressions:
             out = node(this=args[0], decimals=args[1]) if len(args) == 2 else node(this=args[0])
         elif fn == "coalesce":
             out = exp.Coalesce(this=args[0], expressions=args[1:])
+        elif fn in ("like", "ilike") and fn in self.plain_functions:
+            out = (exp.Like if fn == "like" else exp.ILike)(this=paren(args[0]), expression=paren(args[1]))
         elif fn in PLAIN_SQL and fn in self.plain_functions:
             if fn in INT_ARGS:
                 args = [self.cast_to(x, T.INT) if a.type.is_integer and a.type != T.INT else x
