@@ -137,6 +137,8 @@ class Call:
     name: str
     args: tuple[Arg, ...] = ()
     span: Span | None = _span()
+    filter: Expr | None = None  # an aggregate's `filter (where cond)`
+    star: bool = False  # `count(*)`, as written
 
 
 Expr = Union[Name, Literal, Duration, Unary, Binary, InList, Between, Like, IsNull, Case, Cast, Call]

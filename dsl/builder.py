@@ -153,6 +153,14 @@ class Expr:
     def not_ilike(self, pattern: object) -> Expr:
         return Expr(ast.Like(self.node, to_node(pattern), True, True, span=_caller_span()))
 
+    def filter(self, cond: object) -> Expr:
+        """An aggregate over the rows where `cond` holds: `fc.count().filter(fc.col("price") > 100)`."""
+        import dataclasses
+
+        if not isinstance(self.node, ast.Call):
+            raise TypeError("filter() applies to an aggregate call, e.g. fc.sum('price').filter(...)")
+        return Expr(dataclasses.replace(self.node, filter=to_node(cond)))
+
     def cast(self, type_name: str) -> Expr:
         return Expr(ast.Cast(self.node, type_name_node(type_name), span=_caller_span()))
 

@@ -98,7 +98,9 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
     if isinstance(e, ast.Cast):
         return f"cast({expr(e.expr)} as {type_name(e.type)})", _ATOM
     if isinstance(e, ast.Call):
-        return f"{e.name}({', '.join(arg(a) for a in e.args)})", _ATOM
+        inner = "*" if e.star else ", ".join(arg(a) for a in e.args)
+        where = f" filter (where {expr(e.filter)})" if e.filter is not None else ""
+        return f"{e.name}({inner}){where}", _ATOM
     raise TypeError(f"cannot format {type(e).__name__}")
 
 

@@ -90,8 +90,17 @@ class ExprLowerer:
             self.fail(Code.BAD_ARGUMENT, f"'{e.name}' takes no named arguments", e.span)
         args = [a.value for a in e.args]
         name = item.name or self._agg_default_name(e)
+        if e.star and e.name != "count":
+            self.fail(Code.BAD_ARGUMENT, f"'{e.name}(*)': only count takes *", e.span,
+                      f"count(*) counts rows; {e.name} needs a column, e.g. {e.name}(price)")
+        # `agg(x) filter (where c)` is `agg(case when c then x end)`: every aggregate ignores nulls,
+        # so the two mean the same on every target (SQL's FILTER needs no engine support)
+        cond = self.lower_predicate(e.filter, scope) if e.filter is not None else None
         if e.name == "count" and not args:
-            return ir.AggCall(name, "count", None, T.BIGINT, span=item.span)
+            if cond is None:
+                return ir.AggCall(name, "count", None, T.BIGINT, span=item.span)
+            one = ir.Case(((cond, ir.Literal(1, T.BIGINT, span=e.span)),), None, T.BIGINT, span=e.span)
+            return ir.AggCall(name, "count", one, T.BIGINT, span=item.span)
         if len(args) != 1:
             want = "0 or 1 argument" if e.name == "count" else "1 argument"
             self.fail(Code.ARG_COUNT, f"'{e.name}' takes {want}, got {len(args)}", e.span)
@@ -100,6 +109,8 @@ class ExprLowerer:
             out_type = aggregate_type(e.name, arg.type)
         except TypeRuleError as err:
             self.fail(Code.TYPE_MISMATCH, str(err), e.span)
+        if cond is not None:
+            arg = ir.Case(((cond, arg),), None, arg.type, span=e.span)
         return ir.AggCall(name, e.name, arg, out_type, span=item.span)
 
     @staticmethod
@@ -244,6 +255,10 @@ class ExprLowerer:
 
     def _call(self, e: ast.Call, scope: Scope) -> ir.Expr:
         name = e.name.lower()
+        if (e.filter is not None or e.star) and name not in AGGREGATE_NAMES:
+            what = "filter (where ...)" if e.filter is not None else "*"
+            self.fail(Code.BAD_ARGUMENT, f"{what} applies to aggregates only, not to '{e.name}'", e.span,
+                      "write it after an aggregate in an `aggregate` stage: `n = count() filter (where x > 0)`")
         if name in AGGREGATE_NAMES:
             self.fail(Code.BAD_STAGE, f"aggregate '{name}' is only allowed in an 'aggregate' stage", e.span,
                       f"use `| aggregate x = {name}(...)`")

@@ -343,8 +343,15 @@ class AstBuilder(Transformer):
         return ast.Name(tuple(ident_text(t) for t in children), span=self._span(meta))
 
     def call(self, meta, children):
-        name_tok, args = children
-        return ast.Call(str(name_tok), args or (), span=self._span(meta))
+        name_tok, args, where = children
+        return ast.Call(str(name_tok), args or (), span=self._span(meta), filter=where)
+
+    def star_call(self, meta, children):
+        name_tok, where = children
+        return ast.Call(str(name_tok), (), span=self._span(meta), filter=where, star=True)
+
+    def agg_filter(self, meta, children):
+        return children[0]
 
     def args(self, meta, children):
         return tuple(children)

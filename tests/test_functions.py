@@ -172,3 +172,37 @@ def test_like_formats_builds_and_compiles(tmp_path: Path) -> None:
     assert type(fc.col("s").not_ilike("x%").node).__name__ == "Like"
     rw = risingwave_sql(dataclasses.replace(pipeline.to_ir(program), sinks=()))
     assert "NOT s ILIKE p AS e" in rw and "s LIKE 'a%b' AS a" in rw
+
+
+@pytest.mark.parametrize("text, message", [
+    ("aggregate m = max(*)", "'max(*)': only count takes *"),
+    ("select x = lower(s) filter (where true)", "filter (where ...) applies to aggregates only, not to 'lower'"),
+    ("aggregate n = count() filter (where s)", "needs a bool condition"),
+])
+def test_filter_and_star_errors(tmp_path: Path, text: str, message: str) -> None:
+    (tmp_path / "p.flow").write_text(f"source t (s string, n bigint) from csv('in.csv')\nview v = t | {text}\n")
+    proc = run_flowc("check", str(tmp_path / "p.flow"))
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_filter_and_count_star_format_as_written(tmp_path: Path) -> None:
+    from flowc.dsl.formatter import format_program
+
+    from flowc import pipeline
+
+    (tmp_path / "p.flow").write_text("source t (s string, n bigint) from csv('in.csv')\n"
+                                     "view v = t | aggregate a = count(*), b = sum(n) filter (where s like 'x%') by s\n")
+    text = format_program(pipeline.load_program(str(tmp_path / "p.flow")))
+    assert "a = count(*), b = sum(n) filter (where s like 'x%') by s" in text
+
+
+def test_python_builder_filters_aggregates() -> None:
+    from flowc.dsl.formatter import expr
+
+    import flowc as fc
+
+    e = fc.sum("price").filter(fc.col("channel") == "web")
+    assert expr(e.node) == "sum(price) filter (where channel = 'web')"
+    with pytest.raises(TypeError):
+        fc.col("price").filter(True)

@@ -89,7 +89,8 @@ def _expr(e: ast.Expr):
             raise Inexpressible(f"named arguments of a scalar call: {e.name}(...)")
         if e.name in _AGGS:
             agg = getattr(fc, _AGGS[e.name])
-            return agg(*(_expr(a.value) for a in e.args))
+            out = agg(*(_expr(a.value) for a in e.args))
+            return out.filter(_expr(e.filter)) if e.filter is not None else out
         return fc.func(e.name, *(_expr(a.value) for a in e.args))
     raise Inexpressible(f"expression {type(e).__name__}")
 
