@@ -288,3 +288,17 @@ def test_a_row_with_too_many_fields_and_a_byte_that_is_not_utf8(tmp_path: Path, 
     bad = (tmp_path / "out" / "bad.csv").read_text(encoding="utf-8").splitlines()
     assert bad[1] == '"7","\ufffd",120001,,"expected 2 fields, got 3","7,\ufffd,extra"'
     assert (tmp_path / "out" / "a.csv").read_bytes() == b"k,v\n" + rows + rows
+
+
+def test_found_by_the_fuzz_run_of_2026_12_06() -> None:
+    """A column named `join` made the RisingWave quoting probe fail (`SELECT join FROM t` reads as a
+    join): every SQL keyword is either plain or quoted, never an exception."""
+    from flowc.targets.risingwave.expressions import needs_quotes
+
+    words = ["join", "left", "right", "inner", "outer", "cross", "natural", "full", "on", "using", "select", "from",
+             "where", "group", "order", "by", "having", "limit", "offset", "union", "except", "intersect", "window",
+             "over", "partition", "as", "with", "values", "table", "lateral", "unnest", "filter", "like", "ilike",
+             "between", "case", "when", "then", "else", "end", "not", "and", "or", "is", "null", "true", "false"]
+    for w in words:
+        assert isinstance(needs_quotes(w), bool), w
+    assert needs_quotes("join") and needs_quotes("select")

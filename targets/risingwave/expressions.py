@@ -48,8 +48,8 @@ def needs_quotes(name: str) -> bool:
         return True
     try:
         parsed = parse_statement(f"SELECT {name} FROM t").expressions[0]
-    except ParseError:  # a keyword the parser cannot read as a column (`between`): quoted
-        return True
+    except (ParseError, IndexError):  # a keyword the parser cannot read as a column (`between`; `join`
+        return True  # reads as `SELECT` joined to a table): quoted
     return not (isinstance(parsed, exp.Column) and parsed.name == name and not parsed.table)
 
 
