@@ -444,3 +444,20 @@ def test_a_deployment_stays_in_its_schema(pg_db, tmp_path):
     _query(pg_db, f"DELETE FROM {CATALOG}.schemas WHERE deployment = 'store'")
     legacy = _deploy_cli(path, pg_db, "--dry-run")
     assert legacy.returncode == 0 and "in schema public" in legacy.stdout
+
+
+def test_deploy_from_inside_the_program_folder_is_named_by_the_folder(tmp_path):
+    """Issue 12: `flowc deploy program.flow` inside its folder was the deployment '.', shared by every
+    program deployed that way; the name comes from the resolved folder."""
+    import subprocess
+    import sys
+
+    for name in ("shop", "ads"):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "program.flow").write_text((EXAMPLES / "tumble" / "program.flow").read_text())
+        env = {k: v for k, v in os.environ.items() if k != "FLOWC_PG_DSN"}
+        proc = subprocess.run([sys.executable, "-m", "flowc", "deploy", "program.flow", "--target", "postgres",
+                               "--dry-run"], capture_output=True, text=True, cwd=folder, env=env, timeout=60)
+        assert proc.returncode == 0, proc.stderr
+        assert f"-- flowc deploy plan: '{name}' on postgres in schema {name}," in proc.stdout
