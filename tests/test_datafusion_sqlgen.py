@@ -315,6 +315,25 @@ SCALAR_CASES = [
     ("ts_plus_interval", call("add", T.TIMESTAMP, t_, lit(5, T.INTERVAL)), [ts(5), ts(25), None, ts(16)]),
     ("ts_minus_ts", call("sub", T.INTERVAL, t_, lit(1, T.TIMESTAMP)),
      [dt.timedelta(microseconds=-1), dt.timedelta(microseconds=19), None, dt.timedelta(microseconds=10)]),
+    # issue 13's text functions (PostgreSQL's meaning; tests/test_functions.py compares three targets)
+    ("substr", call("substr", S, s_, a_, lit(2, B)), ["b", None, "", "É"]),
+    ("replace", call("replace", S, s_, lit("b", S), lit("B", S)), ["aB", None, "x", "É"]),
+    ("split_part", call("split_part", S, s_, lit("b", S), lit(1, B)), ["a", None, "x", "É"]),
+    ("strpos", call("strpos", B, s_, lit("b", S)), [2, None, 0, 0]),
+    ("trim", call("trim", S, lit(" a ", S)), ["a"] * 4),
+    ("ltrim", call("ltrim", S, lit(" a ", S)), ["a "] * 4),
+    ("rtrim", call("rtrim", S, lit(" a ", S)), [" a"] * 4),
+    ("starts_with", call("starts_with", T.BOOL, s_, lit("a", S)), [True, None, False, False]),
+    ("lpad", call("lpad", S, s_, lit(3, B), lit("-", S)), ["-ab", None, "--x", "--É"]),
+    ("rpad", call("rpad", S, s_, lit(1, B)), ["a", None, "x", "É"]),
+    ("left_negative", call("left", S, s_, lit(-1, B)), ["a", None, "", ""]),
+    ("right", call("right", S, s_, lit(1, B)), ["b", None, "x", "É"]),
+    ("concat_skips_nulls", call("concat_all", S, s_, lit(None, S), lit("!", S)), ["ab!", "!", "x!", "É!"]),
+    ("greatest_ignores_nulls", call("greatest", B, a_, b_), [3, -3, 2, 0]),
+    ("least", call("least", B, a_, b_), [2, -3, -7, 0]),
+    ("nullif", call("nullif", B, a_, lit(-3, B)), [2, None, -7, 0]),
+    ("like", call("like", T.BOOL, s_, lit("a%", S)), [True, None, False, False]),
+    ("ilike", call("ilike", T.BOOL, s_, lit("é", S)), [False, None, False, True]),
 ]
 
 

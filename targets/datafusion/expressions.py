@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler import types as T
+from flowc.compiler.functions import PLAIN_SQL
 from flowc.targets.sql.expressions import SqlExpressions, is_null, lit_int, paren
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
 
+from .dialect import DataFusion
 from .types import arrow_cast, arrow_type, cast_to, needs_exact_cast
 
 TARGET = "datafusion"
@@ -29,6 +31,7 @@ def time_micros(e: exp.Expression, t: T.Type) -> exp.Expression:
 
 class DataFusionExpressions(SqlExpressions):
     target = TARGET
+    dialect = DataFusion
 
     def cast_to(self, e, t):
         return cast_to(e, t)
@@ -105,8 +108,10 @@ class DataFusionExpressions(SqlExpressions):
 
     def call_result(self, e: ir.Call, out):
         # floor/ceil/round may come back in another type than the IR says (an integer rounded
-        # to some digits is Float64): always cast back
-        return cast_to(out, e.type) if e.fn in ("floor", "ceil", "round") else self.exact(out, e.type)
+        # to some digits is Float64), and left/right/concat... as Utf8View: always cast back
+        if e.fn in ("floor", "ceil", "round") or e.fn in PLAIN_SQL:
+            return cast_to(out, e.type)
+        return self.exact(out, e.type)
 
 
 class MicrosAxis(TimeAxis):

@@ -22,6 +22,7 @@ from flowc.targets.sql.expressions import SqlExpressions, date_text, lit_int, pa
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
 
+from .dialect import PostgresFlow
 from .types import TARGET, cast_to, sql_type
 
 
@@ -66,6 +67,7 @@ _EXACT_AGGREGATES = ("count", "count_distinct", "min", "max")
 
 class PostgresExpressions(SqlExpressions):
     target = TARGET
+    dialect = PostgresFlow
 
     def cast_to(self, e, t):
         return cast_to(e, t)

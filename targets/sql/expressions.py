@@ -72,6 +72,7 @@ class SqlExpressions:
     # the functions of compiler/functions.PLAIN_SQL this engine spells `name(args...)` with their
     # IR meaning (a target that lacks one, or means another thing by it, leaves it out)
     plain_functions: frozenset[str] = frozenset(PLAIN_SQL) | {"like", "ilike"}
+    dialect: object = None  # the target's sqlglot dialect (class), for exp.func
 
     # ---- hooks: types and values
 
@@ -229,7 +230,8 @@ class SqlExpressions:
             if fn in INT_ARGS:
                 args = [self.cast_to(x, T.INT) if a.type.is_integer and a.type != T.INT else x
                         for a, x in zip(e.args, args, strict=True)]
-            out = exp.Anonymous(this=PLAIN_SQL[fn], expressions=args)
+            # sqlglot's own node for the name, so that the SQL reads back as itself in our dialect
+            out = exp.func(PLAIN_SQL[fn], *args, dialect=self.dialect)
         else:
             raise UnsupportedFeature(f"function '{fn}'", self.target, e.span)
         return self.call_result(e, out)
