@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 QUERIES_DIR = os.path.join(HERE, "nexmark")
-ALL_QUERIES = ("q0", "q1", "q2", "q3", "q5", "q7", "q8")
+ALL_QUERIES = ("q0", "q1", "q2", "q3", "q5", "q7", "q8", "q10", "q14", "q15", "q22")
 
 
 # ---------------------------------------------------------------- workers (run in a subprocess)

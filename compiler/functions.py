@@ -152,6 +152,44 @@ def _extreme(args: Sequence[Type]) -> Type:
     return out
 
 
+# extract(FIELD from t): the fields and their result types (PostgreSQL's numeric results: integers
+# as bigint; second (with its fraction) and epoch as double)
+EXTRACT_FIELDS = {"year": T.BIGINT, "month": T.BIGINT, "day": T.BIGINT, "hour": T.BIGINT, "minute": T.BIGINT,
+                  "second": T.DOUBLE, "dow": T.BIGINT, "doy": T.BIGINT, "epoch": T.DOUBLE}
+DATE_FIELDS = ("year", "month", "day", "dow", "doy", "epoch")  # what PostgreSQL extracts from a date
+# date_trunc('UNIT', t): the units (PostgreSQL's; a week starts on Monday)
+TRUNC_UNITS = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
+
+
+def _extract_rule(field: str):
+    def rule(args: Sequence[Type]) -> Type:
+        a = args[0]
+        if a != T.NULL and not a.is_temporal:
+            raise TypeRuleError(f"extract needs a timestamp, timestamptz or date, got {a}")
+        if a == T.DATE and field not in DATE_FIELDS:
+            raise TypeRuleError(f"a date has no {field}: extract it from cast(d as timestamp)")
+        return EXTRACT_FIELDS[field]
+    return rule
+
+
+def _date_trunc(args: Sequence[Type]) -> Type:
+    unit, t = args
+    if unit not in (T.STRING, T.NULL):
+        raise TypeRuleError(f"date_trunc's unit is a string such as 'day', got {unit}")
+    if t != T.NULL and not t.is_temporal:
+        raise TypeRuleError(f"date_trunc needs a timestamp, timestamptz or date, got {t}")
+    return T.TIMESTAMP if t in (T.DATE, T.NULL) else t
+
+
+def _to_char(args: Sequence[Type]) -> Type:
+    t, fmt = args
+    if t != T.NULL and not t.is_temporal:
+        raise TypeRuleError(f"to_char formats a timestamp, timestamptz or date, got {t}")
+    if fmt not in (T.STRING, T.NULL):
+        raise TypeRuleError(f"to_char's format is a string such as 'YYYY-MM-DD', got {fmt}")
+    return T.STRING
+
+
 SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("add", 2, 2, _add, "a + b"),
     Scalar("sub", 2, 2, _sub, "a - b"),
@@ -210,6 +248,14 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("like", 2, 2, _signature("string", "string", result=T.BOOL),
            "s like pattern: % matches any text, _ one character, a backslash escapes the next"),
     Scalar("ilike", 2, 2, _signature("string", "string", result=T.BOOL), "s ilike pattern: like, ignoring case"),
+    # time
+    *[Scalar(f"extract_{f}", 1, 1, _extract_rule(f), f"extract({f} from t)") for f in EXTRACT_FIELDS],
+    Scalar("date_trunc", 2, 2, _date_trunc,
+           "date_trunc('unit', t): t rounded down to the unit (second, minute, hour, day, week (from Monday), "
+           "month, quarter, year); a date gives a timestamp"),
+    Scalar("to_char", 2, 2, _to_char,
+           "to_char(t, 'format'): t as text in PostgreSQL's format patterns (YYYY, MM, DD, HH24, HH12, MI, SS, MS, "
+           "US, Mon, Dy, AM, ...; the format is a constant)"),
     # comparisons
     Scalar("greatest", 1, None, _extreme, "greatest(a, b, ...): the largest, nulls ignored (null if all are)"),
     Scalar("least", 1, None, _extreme, "least(a, b, ...): the smallest, nulls ignored (null if all are)"),
@@ -219,7 +265,7 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
 # surface names of functions callable by name in .flow (operators have their own syntax)
 CALLABLE = ("lower", "upper", "length", "abs", "round", "floor", "ceil", "coalesce", "mod", "substr", "replace",
             "split_part", "strpos", "trim", "ltrim", "rtrim", "starts_with", "lpad", "rpad", "left", "right",
-            "concat", "greatest", "least", "nullif")
+            "concat", "greatest", "least", "nullif", "date_trunc", "to_char")
 # a surface name whose IR function has another name (`concat` skips nulls; `||` is IR "concat")
 SURFACE = {"concat": "concat_all"}
 
@@ -230,6 +276,8 @@ PLAIN_SQL = {"substr": "substr", "replace": "replace", "split_part": "split_part
              "trim": "btrim", "ltrim": "ltrim", "rtrim": "rtrim", "starts_with": "starts_with", "lpad": "lpad",
              "rpad": "rpad", "left": "left", "right": "right", "concat_all": "concat", "greatest": "greatest",
              "least": "least", "nullif": "nullif"}
+# extract, date_trunc and to_char, which each SQL target spells in its own way (targets/sql/expressions.py)
+TIME_FUNCTIONS = frozenset({f"extract_{f}" for f in EXTRACT_FIELDS} | {"date_trunc", "to_char"})
 # of those, the ones whose integer arguments (positions, counts) SQL engines take as INT
 INT_ARGS = frozenset({"substr", "split_part", "lpad", "rpad", "left", "right"})
 
@@ -241,13 +289,23 @@ _NOT_FLINK = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
 
 def function_table() -> str:
     """The markdown table of docs/language.md's "Functions" section."""
-    lines = ["| function | meaning | targets |", "|---|---|---|"]
+    lines = ["| function | meaning | targets |", "|---|---|---|",
+             "| `extract(FIELD from t)` | FIELD of t: year, month, day, hour, minute, second (with its fraction, "
+             "a double), dow (Sunday 0), doy, epoch (seconds since 1970, a double); a date has no hour, minute, "
+             "second | local, DataFusion, PostgreSQL, RisingWave; Flink: not second, epoch |"]
     for surface in CALLABLE:
         fn = SCALARS[SURFACE.get(surface, surface)]
         doc = fn.doc.replace("|", "\\|")
         if surface == "mod":
             doc = "mod(a, b): a % b (the sign of a; b = 0 is an error)"
-        lines.append(f"| `{surface}` | {doc} | {_NOT_FLINK if fn.name in PLAIN_SQL else _ALL} |")
+        where = _ALL
+        if fn.name in PLAIN_SQL:
+            where = _NOT_FLINK
+        elif fn.name == "to_char":
+            where = "local, PostgreSQL, RisingWave; DataFusion: the patterns of docs/language.md (not Flink yet)"
+        elif fn.name == "date_trunc":
+            where = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
+        lines.append(f"| `{surface}` | {doc} | {where} |")
     return "\n".join(lines) + "\n"
 
 

@@ -94,6 +94,14 @@ class Like:
 
 
 @dataclass(frozen=True, slots=True)
+class Extract:
+    """`extract(field from expr)`."""
+    field: str
+    expr: Expr
+    span: Span | None = _span()
+
+
+@dataclass(frozen=True, slots=True)
 class IsNull:
     expr: Expr
     negated: bool = False
@@ -141,7 +149,7 @@ class Call:
     star: bool = False  # `count(*)`, as written
 
 
-Expr = Union[Name, Literal, Duration, Unary, Binary, InList, Between, Like, IsNull, Case, Cast, Call]
+Expr = Union[Name, Literal, Duration, Unary, Binary, InList, Between, Like, Extract, IsNull, Case, Cast, Call]
 
 
 # ---------------------------------------------------------------- pipelines

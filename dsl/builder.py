@@ -232,6 +232,12 @@ def func(name: str, *args: object) -> Expr:
                                      for a in args), span=_caller_span()))
 
 
+def extract(field: str, value: object) -> Expr:
+    """`extract(field from value)`: `fc.extract("hour", "date_time")`."""
+    return Expr(ast.Extract(field, to_column(value) if isinstance(value, str) else to_node(value),
+                            span=_caller_span()))
+
+
 def case(*whens: tuple[object, object], else_: object = None) -> Expr:
     return Expr(ast.Case(tuple((to_node(c), to_node(v)) for c, v in whens),
                          to_node(else_) if else_ is not None else None, span=_caller_span()))

@@ -88,6 +88,8 @@ def _expr(e: ast.Expr) -> tuple[str, int]:
     if isinstance(e, ast.Between):
         return (f"{_wrap(e.expr, _CONCAT)} {'not ' if e.negated else ''}between {_wrap(e.low, _CONCAT)} and "
                 f"{_wrap(e.high, _CONCAT)}"), _PRED
+    if isinstance(e, ast.Extract):
+        return f"extract({e.field} from {expr(e.expr)})", _ATOM
     if isinstance(e, ast.Like):
         op = f"{'not ' if e.negated else ''}{'ilike' if e.ignore_case else 'like'}"
         return f"{_wrap(e.expr, _CONCAT)} {op} {_wrap(e.pattern, _CONCAT)}", _PRED

@@ -8,7 +8,16 @@ from dataclasses import dataclass, field
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import Code, Collector, did_you_mean
-from flowc.compiler.functions import BINARY_OPS, CALLABLE, SCALARS, SURFACE, TypeRuleError, aggregate_type
+from flowc.compiler.functions import (
+    BINARY_OPS,
+    CALLABLE,
+    EXTRACT_FIELDS,
+    SCALARS,
+    SURFACE,
+    TRUNC_UNITS,
+    TypeRuleError,
+    aggregate_type,
+)
 from flowc.compiler.span import Span
 
 from . import ast
@@ -216,6 +225,14 @@ class ExprLowerer:
         out = ir.Call("and", (ge, le), T.BOOL, span=e.span)
         return ir.Call("not", (out,), T.BOOL, span=e.span) if e.negated else out
 
+    def _extract(self, e: ast.Extract, scope: Scope) -> ir.Expr:
+        field = e.field.lower()
+        if field not in EXTRACT_FIELDS:
+            guess = did_you_mean(field, tuple(EXTRACT_FIELDS))
+            self.fail(Code.BAD_ARGUMENT, f"extract has no field '{e.field}'", e.span,
+                      (f"did you mean '{guess}'? " if guess else "") + f"fields: {', '.join(EXTRACT_FIELDS)}")
+        return self._call_scalar(f"extract_{field}", [self.lower(e.expr, scope)], e.span, "extract")
+
     def _like(self, e: ast.Like, scope: Scope) -> ir.Expr:
         x = self.lower(e.expr, scope)
         pattern = self.lower(e.pattern, scope)
@@ -281,7 +298,21 @@ class ExprLowerer:
             self.fail(Code.ARG_COUNT, f"'{shown}' takes {want} argument{'s' if want != '1' else ''}, got {n}",
                       e.span, f"{spec.doc}")
         args = [self.lower(a.value, scope) for a in e.args]
+        self._constant_arguments(name, args, e)
         return self._call_scalar(name, args, e.span, shown)
+
+    def _constant_arguments(self, name: str, args: list[ir.Expr], e: ast.Call) -> None:
+        """date_trunc's unit and to_char's format are constants (each target spells them its own way)."""
+        if name == "date_trunc":
+            unit = args[0]
+            if not (isinstance(unit, ir.Literal) and isinstance(unit.value, str)
+                    and unit.value.lower() in TRUNC_UNITS):
+                self.fail(Code.BAD_ARGUMENT, "date_trunc's unit must be one of " + ", ".join(
+                    f"'{u}'" for u in TRUNC_UNITS), e.args[0].span or e.span, "e.g. date_trunc('hour', date_time)")
+            args[0] = ir.Literal(unit.value.lower(), T.STRING, span=unit.span)
+        if name == "to_char" and not (isinstance(args[1], ir.Literal) and isinstance(args[1].value, str)):
+            self.fail(Code.BAD_ARGUMENT, "to_char's format must be a constant string", e.args[1].span or e.span,
+                      "e.g. to_char(date_time, 'YYYY-MM-DD HH24:MI')")
 
 
 def parse_time_literal(text: str, type_: T.Type) -> int | None:

@@ -281,6 +281,10 @@ class AstBuilder(Transformer):
     def not_between(self, meta, children):
         return ast.Between(*children, negated=True, span=self._span(meta))
 
+    def extract(self, meta, children):
+        field, value = children
+        return ast.Extract(str(field), value, span=self._span(meta))
+
     def like(self, meta, children):
         return ast.Like(children[0], children[1], span=self._span(meta))
 

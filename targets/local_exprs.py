@@ -499,6 +499,68 @@ def _like(e: ir.Call) -> Fn:
     return run
 
 
+_FIELDS = {"year": pc.year, "month": pc.month, "day": pc.day, "hour": pc.hour, "minute": pc.minute,
+           "doy": pc.day_of_year}
+
+
+def _extract(e: ir.Call) -> Fn:
+    (fa,) = _args(e)
+    field = e.fn.removeprefix("extract_")
+    src = e.args[0].type
+    out = _out(e)
+
+    def run(b: pa.RecordBatch) -> Value:
+        x = fa(b)
+        if pa.types.is_null(x.type):
+            return _to(x, out)
+        if field == "epoch":
+            if src == T.DATE:
+                return pc.multiply(pc.cast(pc.cast(x, pa.int32()), pa.float64()), 86400.0)
+            return pc.divide(pc.cast(pc.cast(x, pa.int64()), pa.float64()), 1e6)
+        if field == "second":
+            return pc.add(pc.cast(pc.second(x), pa.float64()), pc.subsecond(x))
+        if field == "dow":
+            return pc.cast(pc.day_of_week(x, count_from_zero=True, week_start=7), pa.int64())
+        return pc.cast(_FIELDS[field](x), pa.int64())
+    return run
+
+
+def _date_trunc(e: ir.Call) -> Fn:
+    _, fx = _args(e)
+    unit = str(e.args[0].value)
+    out = _out(e)
+
+    def run(b: pa.RecordBatch) -> Value:
+        x = fx(b)
+        if pa.types.is_null(x.type):
+            return _to(x, out)
+        if pa.types.is_date(x.type):
+            x = pc.cast(x, pa.timestamp("us"))
+        return _to(pc.floor_temporal(x, unit=unit, week_starts_monday=True), out)
+    return run
+
+
+def _to_char(e: ir.Call) -> Fn:
+    from flowc.compiler.timeformat import render, tokens
+
+    fx, _ = _args(e)
+    pieces = tokens(str(e.args[1].value))
+
+    def one(v: object) -> str | None:
+        if v is None:
+            return None
+        if not isinstance(v, dt.datetime):  # a date
+            v = dt.datetime(v.year, v.month, v.day)
+        return render(v, pieces)
+
+    def run(b: pa.RecordBatch) -> Value:
+        x = fx(b)
+        if isinstance(x, pa.Scalar):
+            return pa.scalar(one(x.as_py()), pa.string())
+        return pa.array([one(v) for v in x.to_pylist()], pa.string())
+    return run
+
+
 def _nullif(e: ir.Call) -> Fn:
     fa, fb = _args(e)
     out = _out(e)
@@ -520,4 +582,6 @@ _CALLS: dict[str, Callable[[ir.Call], Fn]] = {
     "abs": _abs, "round": _round, "floor": _floor_ceil, "ceil": _floor_ceil, "coalesce": _coalesce,
     **{name: _rowwise for name in _TEXT}, "concat_all": _concat_all, "greatest": _extreme, "least": _extreme,
     "nullif": _nullif, "like": _like, "ilike": _like,
+    **{f"extract_{f}": _extract for f in ("year", "month", "day", "hour", "minute", "second", "dow", "doy", "epoch")},
+    "date_trunc": _date_trunc, "to_char": _to_char,
 }

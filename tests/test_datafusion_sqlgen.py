@@ -334,6 +334,13 @@ SCALAR_CASES = [
     ("nullif", call("nullif", B, a_, lit(-3, B)), [2, None, -7, 0]),
     ("like", call("like", T.BOOL, s_, lit("a%", S)), [True, None, False, False]),
     ("ilike", call("ilike", T.BOOL, s_, lit("é", S)), [False, None, False, True]),
+    *[(f"extract_{f}", call(f"extract_{f}", T.DOUBLE if f in ("second", "epoch") else B, t_), want)
+      for f, want in [("year", [1970, 1970, None, 1970]), ("month", [1, 1, None, 1]), ("day", [1, 1, None, 1]),
+                      ("hour", [0, 0, None, 0]), ("minute", [0, 0, None, 0]), ("second", [0.0, 0.00002, None, 0.000011]),
+                      ("dow", [4, 4, None, 4]), ("doy", [1, 1, None, 1]), ("epoch", [0.0, 0.00002, None, 0.000011])]],
+    ("date_trunc", call("date_trunc", T.TIMESTAMP, lit("second", S), t_), [ts(0), ts(0), None, ts(0)]),
+    ("to_char", call("to_char", S, t_, lit("YYYY-MM-DD HH24:MI:SS.US", S)),
+     ["1970-01-01 00:00:00.000000", "1970-01-01 00:00:00.000020", None, "1970-01-01 00:00:00.000011"]),
 ]
 
 

@@ -208,6 +208,7 @@ def test_case_cast_and_decimal():
     assert evaluate(d, d=pa.array([decimal.Decimal("1.25")], pa.decimal128(10, 2))) == [decimal.Decimal("2.25")]
 
 
+_T0 = __import__("datetime").datetime(2015, 7, 15, 0, 0, 1, 500000)
 EXAMPLE_ARGS = {
     "add": (col("a"), col("b")), "sub": (col("a"), col("b")), "mul": (col("a"), col("b")),
     "div": (col("a"), col("b")), "mod": (col("a"), col("b")), "neg": (col("a"),),
@@ -219,6 +220,18 @@ EXAMPLE_ARGS = {
     "lower": (col("s", T.STRING),), "upper": (col("s", T.STRING),), "length": (col("s", T.STRING),),
     "abs": (col("a"),), "round": (col("f", T.DOUBLE), lit(1)), "floor": (col("f", T.DOUBLE),),
     "ceil": (col("f", T.DOUBLE),), "coalesce": (col("a"), col("b")),
+    # issue 13
+    "substr": (col("s", T.STRING), lit(2)), "replace": (col("s", T.STRING), lit("b", T.STRING), lit("B", T.STRING)),
+    "split_part": (col("s", T.STRING), lit("b", T.STRING), lit(1)), "strpos": (col("s", T.STRING), lit("b", T.STRING)),
+    "trim": (col("s", T.STRING),), "ltrim": (col("s", T.STRING),), "rtrim": (col("s", T.STRING),), "starts_with": (col("s", T.STRING), lit("A", T.STRING)),
+    "lpad": (col("s", T.STRING), lit(4), lit("-", T.STRING)), "rpad": (col("s", T.STRING), lit(3)), "left": (col("s", T.STRING), lit(-1)),
+    "right": (col("s", T.STRING), lit(1)), "concat_all": (col("s", T.STRING), lit(None, T.NULL), lit("!", T.STRING)),
+    "greatest": (col("a"), col("b")), "least": (col("a"), col("b")), "nullif": (col("a"), lit(3)),
+    "like": (col("s", T.STRING), lit("A%", T.STRING)), "ilike": (col("s", T.STRING), lit("a_", T.STRING)),
+    **{f"extract_{f}": (col("t", T.TIMESTAMP),) for f in ("year", "month", "day", "hour", "minute", "second",
+                                                         "dow", "doy", "epoch")},
+    "date_trunc": (lit("month", T.STRING), col("t", T.TIMESTAMP)),
+    "to_char": (col("t", T.TIMESTAMP), lit("YYYY-MM-DD HH24:MI:SS.MS", T.STRING)),
 }
 EXPECTED = {
     "add": [5, None], "sub": [1, None], "mul": [6, None], "div": [1, None], "mod": [1, None], "neg": [-3, None],
@@ -227,6 +240,15 @@ EXPECTED = {
     "is_null": [False, True], "is_not_null": [True, False], "in": [True, None], "concat": ["AbAb", None],
     "lower": ["ab", None], "upper": ["AB", None], "length": [2, None], "abs": [3, None], "round": [-2.6, None],
     "floor": [-3.0, None], "ceil": [-2.0, None], "coalesce": [3, None],
+    "substr": ["b", None], "replace": ["AB", None], "split_part": ["A", None], "strpos": [2, None],
+    "trim": ["Ab", None], "ltrim": ["Ab", None], "rtrim": ["Ab", None], "starts_with": [True, None],
+    "lpad": ["--Ab", None], "rpad": ["Ab ", None], "left": ["A", None], "right": ["b", None],
+    "concat_all": ["Ab!", "!"], "greatest": [3, None], "least": [2, None], "nullif": [None, None],
+    "like": [True, None], "ilike": [True, None],
+    "extract_year": [2015, None], "extract_month": [7, None], "extract_day": [15, None], "extract_hour": [0, None],
+    "extract_minute": [0, None], "extract_second": [1.5, None], "extract_dow": [3, None], "extract_doy": [196, None],
+    "extract_epoch": [1436918401.5, None], "date_trunc": [_T0.replace(day=1, second=0, microsecond=0), None],
+    "to_char": ["2015-07-15 00:00:01.500", None],
 }
 
 
@@ -235,7 +257,7 @@ def test_every_ir_scalar_compiles_and_evaluates(fn):
     args = EXAMPLE_ARGS[fn]
     t = functions.SCALARS[fn].rule([a.type for a in args])
     got = evaluate(ir.Call(fn, args, t), a=[3, None], b=[2, None], p=[True, None], s=["Ab", None],
-                   f=[-2.55, None])
+                   f=[-2.55, None], t=pa.array([_T0, None], pa.timestamp("us")))
     assert got == EXPECTED[fn]
 
 

@@ -76,6 +76,8 @@ def _expr(e: ast.Expr):
     if isinstance(e, ast.Between):
         x = _expr(e.expr)
         return x.not_between(_expr(e.low), _expr(e.high)) if e.negated else x.between(_expr(e.low), _expr(e.high))
+    if isinstance(e, ast.Extract):
+        return fc.extract(e.field, _expr(e.expr))
     if isinstance(e, ast.Like):
         method = ("not_" if e.negated else "") + ("ilike" if e.ignore_case else "like")
         return getattr(_expr(e.expr), method)(_expr(e.pattern))

@@ -12,6 +12,14 @@ from sqlglot import exp
 
 
 class DataFusion(QuotingPostgres):
+    class Parser(QuotingPostgres.Parser):
+        FUNCTIONS = {
+            **QuotingPostgres.Parser.FUNCTIONS,
+            # DataFusion's to_char takes chrono's strftime formats, not PostgreSQL's patterns: kept as
+            # written (sqlglot's TO_CHAR node would translate them as PostgreSQL's)
+            "TO_CHAR": lambda args: exp.Anonymous(this="to_char", expressions=args),
+        }
+
     class Generator(QuotingPostgres.Generator):
         TYPE_MAPPING = {
             **QuotingPostgres.Generator.TYPE_MAPPING,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flowc.compiler import ir
 from flowc.compiler import types as T
-from flowc.compiler.functions import PLAIN_SQL
+from flowc.compiler.functions import PLAIN_SQL, TIME_FUNCTIONS
 from flowc.targets.sql.expressions import SqlExpressions, is_null, lit_int, paren
 from flowc.targets.sql.timeaxis import TimeAxis
 from sqlglot import exp
@@ -106,10 +106,29 @@ class DataFusionExpressions(SqlExpressions):
                 return args[0]  # integral already; DataFusion would detour through Float64
         return None
 
+    def time_function(self, e: ir.Call, args):
+        if e.fn == "extract_second":  # DataFusion's second is whole; its microsecond counts the seconds too
+            micros = exp.Extract(this=exp.var("MICROSECOND"), expression=args[0])
+            return exp.Div(this=cast_to(micros, T.DOUBLE), expression=exp.Literal.number("1000000.0"),
+                           typed=True, safe=False)
+        if e.fn == "to_char":
+            from flowc.compiler.diagnostics import UnsupportedFeature
+            from flowc.compiler.timeformat import FormatError, chrono
+
+            try:
+                fmt = chrono(str(e.args[1].value))
+            except FormatError as err:
+                raise UnsupportedFeature(str(err), TARGET, e.span,
+                                         "DataFusion formats YYYY YY MM DD DDD HH24 HH12 HH MI SS MS US Mon Dy AM "
+                                         "FMMonth FMDay") from None
+            # an anonymous call: sqlglot's TO_CHAR node would map the format as PostgreSQL's
+            return exp.Anonymous(this="to_char", expressions=[args[0], exp.Literal.string(fmt)])
+        return super().time_function(e, args)
+
     def call_result(self, e: ir.Call, out):
         # floor/ceil/round may come back in another type than the IR says (an integer rounded
         # to some digits is Float64), and left/right/concat... as Utf8View: always cast back
-        if e.fn in ("floor", "ceil", "round") or e.fn in PLAIN_SQL:
+        if e.fn in ("floor", "ceil", "round") or e.fn in PLAIN_SQL or e.fn in TIME_FUNCTIONS:
             return cast_to(out, e.type)
         return self.exact(out, e.type)
 

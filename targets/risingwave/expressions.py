@@ -257,6 +257,14 @@ def _call(e: ir.Call, env: Mapping[str, exp.Expression]) -> exp.Expression:
         return exp.Cast(this=inner, to=sql_type(T.DOUBLE))
     if e.fn in _FUNCS:
         return _FUNCS[e.fn](args)
+    if e.fn.startswith("extract_"):  # RisingWave's EXTRACT is NUMERIC: made the IR's type
+        field = e.fn.removeprefix("extract_")
+        return exp.Cast(this=exp.Extract(this=exp.var(field.upper()), expression=args[0]), to=sql_type(e.type))
+    if e.fn == "date_trunc":
+        t = args[1] if e.args[1].type != T.DATE else exp.Cast(this=args[1], to=sql_type(T.TIMESTAMP))
+        return exp.func("date_trunc", args[0], t, dialect=RisingWave)
+    if e.fn == "to_char":
+        return exp.func("to_char", args[0], args[1], dialect=RisingWave)
     if e.fn in ("like", "ilike"):
         return (exp.Like if e.fn == "like" else exp.ILike)(this=_operand(args[0], exp.EQ),
                                                            expression=_operand(args[1], exp.EQ, right=True))

@@ -17,7 +17,7 @@ import math
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.functions import INT_ARGS, PLAIN_SQL, SCALARS
+from flowc.compiler.functions import INT_ARGS, PLAIN_SQL, SCALARS, TIME_FUNCTIONS
 from sqlglot import exp
 
 EPOCH = dt.datetime(1970, 1, 1)
@@ -71,7 +71,7 @@ class SqlExpressions:
     target = "sql"
     # the functions of compiler/functions.PLAIN_SQL this engine spells `name(args...)` with their
     # IR meaning (a target that lacks one, or means another thing by it, leaves it out)
-    plain_functions: frozenset[str] = frozenset(PLAIN_SQL) | {"like", "ilike"}
+    plain_functions: frozenset[str] = frozenset(PLAIN_SQL) | {"like", "ilike"} | TIME_FUNCTIONS
     dialect: object = None  # the target's sqlglot dialect (class), for exp.func
 
     # ---- hooks: types and values
@@ -134,6 +134,16 @@ class SqlExpressions:
         """The target's own spelling of e, finished (exactly of e's IR type), or None for the shared
         spelling followed by `call_result`. Default: None, SQL's spelling fits every function."""
         return None
+
+    def time_function(self, e: ir.Call, args: list[exp.Expression]) -> exp.Expression:
+        """extract, date_trunc and to_char as PostgreSQL spells them (a date truncated is a timestamp)."""
+        if e.fn.startswith("extract_"):
+            field = e.fn.removeprefix("extract_")
+            return exp.Extract(this=exp.var(field.upper()), expression=args[0])
+        if e.fn == "date_trunc":
+            t = args[1] if e.args[1].type != T.DATE else self.cast_to(args[1], T.TIMESTAMP)
+            return exp.func("date_trunc", args[0], t, dialect=self.dialect)
+        return exp.func("to_char", args[0], args[1], dialect=self.dialect)
 
     # ---- the shared translation
 
@@ -224,6 +234,8 @@ class SqlExpressions:
             out = node(this=args[0], decimals=args[1]) if len(args) == 2 else node(this=args[0])
         elif fn == "coalesce":
             out = exp.Coalesce(this=args[0], expressions=args[1:])
+        elif fn in TIME_FUNCTIONS and fn in self.plain_functions:
+            out = self.time_function(e, args)
         elif fn in ("like", "ilike") and fn in self.plain_functions:
             out = (exp.Like if fn == "like" else exp.ILike)(this=paren(args[0]), expression=paren(args[1]))
         elif fn in PLAIN_SQL and fn in self.plain_functions:
