@@ -299,10 +299,14 @@ def function_table() -> str:
         if surface == "mod":
             doc = "mod(a, b): a % b (the sign of a; b = 0 is an error)"
         where = _ALL
-        if fn.name in PLAIN_SQL:
+        if fn.name == "replace":
+            where = _ALL
+        elif fn.name == "split_part":
+            where = "local, DataFusion, PostgreSQL, RisingWave; Flink: a constant field from 1 and delimiter"
+        elif fn.name in PLAIN_SQL:
             where = _NOT_FLINK
         elif fn.name == "to_char":
-            where = "local, PostgreSQL, RisingWave; DataFusion: the patterns of docs/language.md (not Flink yet)"
+            where = "local, PostgreSQL, RisingWave; DataFusion and Flink: the patterns listed below"
         elif fn.name == "date_trunc":
             where = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
         lines.append(f"| `{surface}` | {doc} | {where} |")

@@ -134,3 +134,29 @@ def chrono(fmt: str) -> str:
             raise FormatError(f"to_char pattern '{'FM' if fm else ''}{text}' has no DataFusion spelling")
         out.append(spelling)
     return "".join(out)
+
+
+# Java's date patterns (Flink's DATE_FORMAT follows SimpleDateFormat): pattern -> spelling, and with FM
+_JAVA_NUMERIC = {"YYYY": ("yyyy", "y"), "YY": ("yy", None), "MM": ("MM", "M"), "DDD": ("DDD", "D"),
+                 "DD": ("dd", "d"), "HH24": ("HH", "H"), "HH12": ("hh", "h"), "HH": ("hh", "h"), "MI": ("mm", "m"),
+                 "SS": ("ss", "s"), "MS": ("SSS", None)}
+_JAVA_NAMED = {"Mon": "MMM", "Dy": "EEE", "AM": "a", "PM": "a", "FMMonth": "MMMM", "FMDay": "EEEE"}
+
+
+def java(fmt: str) -> str:
+    """The SimpleDateFormat pattern for Flink's DATE_FORMAT; FormatError for what Java cannot spell
+    (US: SimpleDateFormat's S counts milliseconds)."""
+    out = []
+    for kind, text, fm in tokens(fmt):
+        if kind == "text":
+            out.append("'" + text.replace("'", "''") + "'" if any(c.isalpha() or c == "'" for c in text) else text)
+            continue
+        spelling = None
+        if kind == "numeric" and text.upper() in _JAVA_NUMERIC:
+            spelling = _JAVA_NUMERIC[text.upper()][1 if fm else 0]
+        elif kind == "named":
+            spelling = _JAVA_NAMED.get(("FM" if fm else "") + text)
+        if spelling is None:
+            raise FormatError(f"to_char pattern '{'FM' if fm else ''}{text}' has no Flink spelling")
+        out.append(spelling)
+    return "".join(out)

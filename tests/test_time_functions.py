@@ -117,3 +117,41 @@ def test_time_functions_compile_for_risingwave_and_reparse(tmp_path: Path) -> No
         again = parse_statement(to_sql(s))
         assert not isinstance(again, exp.Command)
         assert to_sql(again) == to_sql(s)
+
+
+FLINK_PROGRAM = """\
+source t (ts timestamp, d date, s string) from csv('in.csv')
+view v = t | select
+    y = extract(year from ts), mo = extract(month from ts), dd = extract(day from ts),
+    h = extract(hour from ts), mi = extract(minute from ts), dow = extract(dow from ts), doy = extract(doy from ts),
+    dy = extract(year from d), c1 = to_char(ts, 'YYYY-MM-DD'), c2 = to_char(ts, 'HH:MI'),
+    c3 = to_char(ts, 'HH24:MI:SS.MS Dy Mon AM'), c5 = to_char(ts, 'FMMonth FMDD, "year" YYYY'),
+    r = replace(s, 'a', 'A'), r0 = replace(s, '', 'x'), p2 = split_part(s, ';', 2), p9 = split_part(s, ';', 9)
+"""
+
+
+def test_time_and_text_functions_on_flink_equal_local(tmp_path: Path, flink_jobmanager: str) -> None:
+    """The functions Flink spells (targets/flink/expressions.py: extract but second and epoch,
+    to_char as DATE_FORMAT, replace, split_part with a constant field) give the local rows."""
+    from flowc import pipeline
+
+    (tmp_path / "in.csv").write_text(
+        "ts,d,s\n2015-07-15 00:00:01.5,2015-07-15,a;b;c\n2000-02-29 23:59:59,2000-02-29,;;\n"
+        "1971-12-31 23:59:58.25,1971-12-31,\n,,\n")
+    (tmp_path / "p.flow").write_text(FLINK_PROGRAM)
+    program = pipeline.to_ir(pipeline.load_program(str(tmp_path / "p.flow")))
+    local = pipeline.run(program, "local", collect=True).tables["v"].to_pylist()
+    flink = pipeline.run(program, "flink", collect=True, jobmanager=flink_jobmanager).tables["v"].to_pylist()
+    key = lambda r: str(r)  # noqa: E731
+    assert sorted(flink, key=key) == sorted(local, key=key)
+    assert local[0]["c5"] == "July 15, year 2015" and local[0]["p2"] == "b" and local[1]["p9"] == ""
+
+
+def test_flink_refuses_what_it_cannot_mean(tmp_path: Path) -> None:
+    for text, message in [("x = extract(second from ts)", "Flink's EXTRACT(SECOND) drops the fraction"),
+                          ("x = to_char(ts, 'US')", "to_char pattern 'US' has no Flink spelling"),
+                          ("x = split_part(s, ';', n)", "split_part with a field number that is not a positive")]:
+        (tmp_path / "p.flow").write_text("source t (ts timestamp, s string, n bigint) from csv('in.csv')\n"
+                                         f"view v = t | select {text}\n")
+        proc = run_flowc("check", str(tmp_path / "p.flow"), "--target", "flink")
+        assert proc.returncode == 1 and message in proc.stderr, proc.stderr

@@ -97,8 +97,9 @@ def typed_string(text: str, t: T.Type) -> exp.Expression:
 
 class FlinkExpressions(SqlExpressions):
     # Flink's functions of these names mean other things (CONCAT and GREATEST are null if any argument
-    # is; SUBSTR counts differently; SPLIT_INDEX counts from 0): none is spelled plainly yet, so each
-    # is refused at compile time (issue 13)
+    # is; SUBSTR counts differently; SPLIT_INDEX counts from 0): none is spelled plainly; the ones
+    # special_call spells (extract, replace, split_part, to_char) are written out there, the others
+    # are refused at compile time (issue 13)
     plain_functions: frozenset[str] = frozenset()
     target = TARGET
 
@@ -178,6 +179,9 @@ class FlinkExpressions(SqlExpressions):
 
     def special_call(self, e: ir.Call, args):
         types = [a.type for a in e.args]
+        spelled = self._text_and_time(e, args)
+        if spelled is not None:
+            return spelled
         if e.fn == "length":
             return cast_to(exp.Anonymous(this="CHAR_LENGTH", expressions=[args[0]]), T.BIGINT)
         if e.fn in ("floor", "ceil", "round") and types[0].is_integer and (
@@ -195,6 +199,50 @@ class FlinkExpressions(SqlExpressions):
                 return self.call_result(e, out)
         if e.fn == "round" and len(args) == 2:
             return self.call_result(e, exp.Round(this=args[0], decimals=cast_to(args[1], T.INT)))
+        return None
+
+    def _text_and_time(self, e: ir.Call, args):
+        """Issue 13's functions that Flink can mean as PostgreSQL does, written out."""
+        if e.fn.startswith("extract_"):
+            field = e.fn.removeprefix("extract_")
+            if field in ("second", "epoch"):
+                raise UnsupportedFeature(f"extract({field} from ...)", TARGET, e.span,
+                                         "Flink's EXTRACT(SECOND) drops the fraction and it has no EPOCH; "
+                                         "nearest: extract(minute ...) or a timestamp difference")
+            out = exp.Extract(this=exp.var(field.upper()), expression=args[0])
+            if field == "dow":  # Calcite counts Sunday 1 .. Saturday 7; PostgreSQL Sunday 0
+                out = exp.Sub(this=out, expression=lit_int(1))
+            return cast_to(out, T.BIGINT)
+        if e.fn == "replace":
+            out = exp.Anonymous(this="REPLACE", expressions=args)
+            f = e.args[1]
+            if isinstance(f, ir.Literal) and isinstance(f.value, str) and f.value:
+                return out
+            # Java's replace puts `to` between every character for an empty `from`; PostgreSQL changes nothing
+            empty = exp.EQ(this=paren(args[1].copy()), expression=exp.Literal.string(""))
+            return exp.Case(ifs=[exp.If(this=empty, true=args[0].copy())], default=out)
+        if e.fn == "split_part":
+            n, d = e.args[2], e.args[1]
+            if not (isinstance(n, ir.Literal) and isinstance(n.value, int) and n.value >= 1
+                    and isinstance(d, ir.Literal) and isinstance(d.value, str) and d.value):
+                raise UnsupportedFeature("split_part with a field number that is not a positive constant, or a "
+                                         "delimiter that is not a non-empty constant", TARGET, e.span,
+                                         "Flink's SPLIT_INDEX counts fields from 0 and has no negative fields")
+            part = exp.Anonymous(this="SPLIT_INDEX", expressions=[args[0], args[1], lit_int(n.value - 1)])
+            # SPLIT_INDEX is null past the last field; PostgreSQL gives ''
+            whole = exp.Coalesce(this=part, expressions=[exp.Literal.string("")])
+            return exp.Case(ifs=[exp.If(this=exp.Is(this=paren(args[0].copy()), expression=exp.Null()),
+                                        true=cast_to(exp.Null(), T.STRING))], default=whole)
+        if e.fn == "to_char":
+            from flowc.compiler.timeformat import FormatError, java
+
+            try:
+                pattern = java(str(e.args[1].value))
+            except FormatError as err:
+                raise UnsupportedFeature(str(err), TARGET, e.span,
+                                         "Flink formats YYYY YY MM DD DDD HH24 HH12 HH MI SS MS Mon Dy AM "
+                                         "FMMonth FMDay (and FM before the numbers)") from None
+            return exp.Anonymous(this="DATE_FORMAT", expressions=[args[0], exp.Literal.string(pattern)])
         return None
 
     def aggregate(self, a: ir.AggCall) -> exp.Expression:
