@@ -340,6 +340,18 @@ def _array(x: Value, n: int) -> pa.Array:
     return broadcast(x, n) if isinstance(x, pa.Scalar) else x
 
 
+def _time_text(x: Value, zoned: bool) -> Value:
+    """A time point as PostgreSQL prints it: `2015-07-15 00:00:01`, `2015-07-15 00:00:01.5` (the
+    fraction without its trailing zeros); a timestamptz in UTC with `+00`."""
+    unit_s = pa.timestamp("s", "UTC" if zoned else None)
+    whole = pc.floor_temporal(x, unit="second")
+    base = pc.strftime(pc.cast(whole, unit_s), format="%Y-%m-%d %H:%M:%S")
+    frac = pc.subtract(pc.cast(x, pa.int64()), pc.cast(pc.cast(whole, x.type), pa.int64()))
+    digits = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(frac, pa.string()), width=6, padding="0"), characters="0")
+    text = pc.if_else(pc.equal(frac, 0), base, pc.binary_join_element_wise(base, digits, "."))
+    return pc.binary_join_element_wise(text, "+00", "") if zoned else text
+
+
 def _cast(e: ir.Cast) -> Fn:
     fa = compile_expr(e.expr)
     src = e.expr.type
@@ -352,6 +364,8 @@ def _cast(e: ir.Cast) -> Fn:
         if src == T.STRING and (pa.types.is_timestamp(out) or pa.types.is_duration(out) or pa.types.is_binary(out)):
             arr = _array(x, b.num_rows)
             return convert_strings(arr, out)
+        if src.is_time_point and pa.types.is_string(out):
+            return _time_text(x, src == T.TIMESTAMPTZ)
         if src == T.DOUBLE and (pa.types.is_integer(out)):
             x = pc.trunc(x)  # SQL engines truncate (DataFusion) or round; we truncate, like DataFusion
         elif pa.types.is_decimal(x.type) and pa.types.is_integer(out):

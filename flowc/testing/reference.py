@@ -191,6 +191,14 @@ def _cast(v, src: T.Type, to: T.Type):
             return "true" if v else "false"
         if src in (T.INT, T.BIGINT):
             return str(v)
+        if src.is_time_point:  # as PostgreSQL prints it: the fraction without trailing zeros
+            import datetime as dt
+
+            t = dt.datetime(1970, 1, 1) + dt.timedelta(microseconds=int(v))
+            text = t.strftime("%Y-%m-%d %H:%M:%S").rjust(19, "0")
+            if t.microsecond:
+                text += "." + f"{t.microsecond:06d}".rstrip("0")
+            return text + ("+00" if src == T.TIMESTAMPTZ else "")
         raise ReferenceError_(f"cast from {src} to string")
     if to == T.BOOL:
         return bool(v)

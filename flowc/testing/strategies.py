@@ -381,7 +381,9 @@ class ExprDrawer:
         if kind == "concat":
             return _bin("||", self.draw_expr(T.STRING, sub), self.draw_expr(T.STRING, sub))
         if kind == "cast":
-            return _cast(self.draw_expr(self.pick([T.BIGINT, T.INT]), sub), T.STRING)
+            # a time's text is PostgreSQL's (issue 13): drawn where the program has a timestamp column
+            src = self.pick([T.BIGINT, T.INT] + ([T.TIMESTAMP] if self.columns_of(T.TIMESTAMP) else []))
+            return _cast(self.draw_expr(src, sub), T.STRING)
         return self._common(t, depth)
 
     def _timestamp(self, t: T.Type, depth: int):

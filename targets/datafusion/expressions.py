@@ -29,6 +29,24 @@ def time_micros(e: exp.Expression, t: T.Type) -> exp.Expression:
     return exp.Cast(this=e, to=exp.DataType.build("BIGINT"))
 
 
+def time_text(e: exp.Expression, zoned: bool) -> exp.Expression:
+    """A time point as PostgreSQL prints it (`2015-07-15 00:00:01.5`; `+00` after a timestamptz):
+    DataFusion's own cast prints `2015-07-15T00:00:01.500`."""
+    base = exp.Anonymous(this="to_char", expressions=[e, exp.Literal.string("%Y-%m-%d %H:%M:%S")])
+    # EXTRACT(MICROSECOND) counts the second's microseconds and its seconds (never negative)
+    frac = exp.Mod(this=exp.Extract(this=exp.var("MICROSECOND"), expression=e.copy()),
+                   expression=lit_int(1_000_000))
+    digits = exp.Anonymous(this="rtrim", expressions=[
+        exp.Anonymous(this="lpad", expressions=[cast_to(paren(frac.copy()), T.STRING), lit_int(6),
+                                                exp.Literal.string("0")]), exp.Literal.string("0")])
+    tail = exp.Case(ifs=[exp.If(this=exp.EQ(this=paren(frac), expression=lit_int(0)), true=exp.Literal.string(""))],
+                    default=exp.DPipe(this=exp.Literal.string("."), expression=digits))
+    out = exp.DPipe(this=base, expression=tail)
+    if zoned:
+        out = exp.DPipe(this=out, expression=exp.Literal.string("+00"))
+    return cast_to(out, T.STRING)
+
+
 class DataFusionExpressions(SqlExpressions):
     target = TARGET
     dialect = DataFusion
@@ -49,6 +67,8 @@ class DataFusionExpressions(SqlExpressions):
         return exp.Anonymous(this="decode", expressions=[exp.Literal.string(value.hex()), exp.Literal.string("hex")])
 
     def cast(self, inner, have, want):
+        if have.is_time_point and want == T.STRING:
+            return time_text(inner, have == T.TIMESTAMPTZ)
         if want.is_time_point and have.is_integer:
             # an integer read as a time point counts microseconds since the epoch, like IR literals
             return arrow_cast(cast_to(inner, T.BIGINT), arrow_type(want))

@@ -127,6 +127,8 @@ class FlinkExpressions(SqlExpressions):
         return exp.Literal.number(mantissa.replace("e", "E"))
 
     def cast(self, inner, have, want):
+        if have.is_time_point and want == T.STRING:
+            return _time_text(inner, have == T.TIMESTAMPTZ)
         if have.is_integer and want.is_time_point:
             raise UnsupportedFeature(f"a cast from {have} to {want}", TARGET, None,
                                      hint="flowc reads an integer as microseconds since the epoch; Flink "
@@ -277,6 +279,27 @@ class FlinkExpressions(SqlExpressions):
 # IR functions whose Flink result type is already the IR's (no cast needed)
 _EXACT = ("eq", "ne", "lt", "le", "gt", "ge", "and", "or", "not", "is_null", "is_not_null", "in", "concat",
           "lower", "upper")
+
+
+def _time_text(e: exp.Expression, zoned: bool) -> exp.Expression:
+    """A time point as PostgreSQL prints it (`2015-07-15 00:00:01.5`, `+00` after a timestamptz):
+    Flink's CAST prints every digit of the type's precision (`...01.500000`), which is cut here."""
+    def text() -> exp.Expression:
+        return cast_to(e.copy(), T.STRING)
+
+    def digits() -> exp.Expression:
+        fraction = exp.Substring(this=text(), start=lit_int(21))
+        return exp.Trim(this=fraction, expression=exp.Literal.string("0"), position="TRAILING")
+
+    base = exp.Substring(this=text(), start=lit_int(1), length=lit_int(19))
+    tail = exp.Case(ifs=[exp.If(this=exp.EQ(this=digits(), expression=exp.Literal.string("")),
+                                true=exp.Literal.string(""))],
+                    default=exp.DPipe(this=exp.Literal.string("."), expression=digits()))
+    out = exp.DPipe(this=base, expression=tail)
+    if zoned:
+        out = exp.DPipe(this=out, expression=exp.Literal.string("+00"))
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=paren(e.copy()), expression=exp.Null()),
+                                true=cast_to(exp.Null(), T.STRING))], default=out)
 
 
 def _fold(e: ir.Expr) -> object | None:
