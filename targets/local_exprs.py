@@ -18,6 +18,7 @@ from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
 from flowc.runtime.io import convert_strings
 from flowc.runtime.operators import broadcast
+from flowc.runtime.text_forms import float8_text, float8_texts
 
 from .arrow_types import arrow_type
 
@@ -366,6 +367,10 @@ def _cast(e: ir.Cast) -> Fn:
             return convert_strings(arr, out)
         if src.is_time_point and pa.types.is_string(out):
             return _time_text(x, src == T.TIMESTAMPTZ)
+        if src == T.DOUBLE and pa.types.is_string(out):  # PostgreSQL's text (runtime/text_forms.py)
+            if isinstance(x, pa.Scalar):
+                return pa.scalar(None if x.as_py() is None else float8_text(x.as_py()), pa.string())
+            return float8_texts(x)
         if src == T.DOUBLE and (pa.types.is_integer(out)):
             x = pc.trunc(x)  # SQL engines truncate (DataFusion) or round; we truncate, like DataFusion
         elif pa.types.is_decimal(x.type) and pa.types.is_integer(out):

@@ -206,3 +206,34 @@ def test_python_builder_filters_aggregates() -> None:
     assert expr(e.node) == "sum(price) filter (where channel = 'web')"
     with pytest.raises(TypeError):
         fc.col("price").filter(True)
+
+
+# what PostgreSQL 15 prints for each double cast to text (select x::text ...)
+FLOAT8_TEXTS = [(1e14, "100000000000000"), (1e15, "1e+15"), (123456789012345.6, "123456789012345.6"),
+                (0.0001, "0.0001"), (0.00001, "1e-05"), (1.5e300, "1.5e+300"), (12345678901234567.0, "1.2345678901234568e+16"),
+                (-2.5, "-2.5"), (0.30000000000000004, "0.30000000000000004"), (1.0, "1"), (-0.0, "-0"),
+                (float("nan"), "NaN"), (float("inf"), "Infinity"), (float("-inf"), "-Infinity"), (5e-324, "5e-324"),
+                (1.7976931348623157e308, "1.7976931348623157e+308"), (100.0, "100"), (0.1, "0.1"), (1e16, "1e+16"),
+                (9999999999999998.0, "9.999999999999998e+15"), (0.001, "0.001")]
+
+
+def test_double_text_is_postgresqls() -> None:
+    from flowc.runtime.text_forms import float8_text
+
+    assert [float8_text(v) for v, _ in FLOAT8_TEXTS] == [t for _, t in FLOAT8_TEXTS]
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
+def test_a_double_cast_to_string_prints_as_postgresql_prints_it(tmp_path: Path, target: str) -> None:
+    """Issue 13: it was `1e20` on DataFusion, `1.234567890123456e+14` on local, `1e+20` on PostgreSQL."""
+    if target == "postgres":
+        _need_postgres()
+    values = [(v, t) for v, t in FLOAT8_TEXTS if v == v and abs(v) != float("inf")]  # csv has no NaN, inf
+    (tmp_path / "in.csv").write_text("x\n" + "".join(f"{v!r}\n" for v, _ in values))
+    (tmp_path / "p.flow").write_text("source t (x double) from csv('in.csv')\n"
+                                     "view v = t | select s = cast(x as string)\nsink v into csv('out/v.csv')\n")
+    proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out" / "v.csv").open(newline="") as f:
+        got = [r[0] for r in list(csv.reader(f))[1:]]
+    assert got == [t for _, t in values]

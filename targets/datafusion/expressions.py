@@ -20,6 +20,7 @@ from .dialect import DataFusion
 from .types import arrow_cast, arrow_type, cast_to, needs_exact_cast
 
 TARGET = "datafusion"
+FLOAT8_TEXT = "flowc_float8_text"  # a double as PostgreSQL prints it; registered by runner.session
 
 
 def time_micros(e: exp.Expression, t: T.Type) -> exp.Expression:
@@ -69,6 +70,8 @@ class DataFusionExpressions(SqlExpressions):
     def cast(self, inner, have, want):
         if have.is_time_point and want == T.STRING:
             return time_text(inner, have == T.TIMESTAMPTZ)
+        if have == T.DOUBLE and want == T.STRING:  # PostgreSQL's text: flowc's function (runner.session)
+            return exp.Anonymous(this=FLOAT8_TEXT, expressions=[inner])
         if want.is_time_point and have.is_integer:
             # an integer read as a time point counts microseconds since the epoch, like IR literals
             return arrow_cast(cast_to(inner, T.BIGINT), arrow_type(want))

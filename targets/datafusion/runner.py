@@ -42,7 +42,19 @@ def session() -> SessionContext:
            .set("datafusion.optimizer.repartition_sorts", "false")
            # a filter of hundreds of `or` terms nests the SQL that deep (the default, 50, refuses it)
            .set("datafusion.sql_parser.recursion_limit", "20000"))
-    return SessionContext(cfg)
+    ctx = SessionContext(cfg)
+    ctx.register_udf(_float8_text_udf())
+    return ctx
+
+
+def _float8_text_udf():
+    """flowc_float8_text(double): a double as PostgreSQL prints it (runtime/text_forms.py): DataFusion's
+    own cast prints `1e20` and `1.0` where PostgreSQL prints `1e+20` and `1`."""
+    from datafusion import udf
+    from flowc.runtime.text_forms import float8_texts
+    from flowc.targets.datafusion.expressions import FLOAT8_TEXT
+
+    return udf(lambda arr: float8_texts(arr), [pa.float64()], pa.string(), "immutable", name=FLOAT8_TEXT)
 
 
 def register_table(ctx: SessionContext, name: str, table: pa.Table) -> None:

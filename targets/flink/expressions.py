@@ -129,6 +129,10 @@ class FlinkExpressions(SqlExpressions):
     def cast(self, inner, have, want):
         if have.is_time_point and want == T.STRING:
             return _time_text(inner, have == T.TIMESTAMPTZ)
+        if have == T.DOUBLE and want == T.STRING:
+            raise UnsupportedFeature("a cast from double to string", TARGET, None,
+                                     hint="Flink prints Java's text (1.0E20) where flowc prints PostgreSQL's "
+                                          "(1e+20): cast to decimal(p, s) first, whose text is the same everywhere")
         if have.is_integer and want.is_time_point:
             raise UnsupportedFeature(f"a cast from {have} to {want}", TARGET, None,
                                      hint="flowc reads an integer as microseconds since the epoch; Flink "
