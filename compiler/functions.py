@@ -140,6 +140,15 @@ def _signature(*kinds: str, result: Type):
     return rule
 
 
+def _math(name: str):
+    def rule(args: Sequence[Type]) -> Type:
+        for a in args:
+            if not (a.is_numeric or a == T.NULL):
+                raise TypeRuleError(f"'{name}' needs numbers, got {a}")
+        return T.DOUBLE
+    return rule
+
+
 def _nullif(args: Sequence[Type]) -> Type:
     _compare(args)
     return args[0]
@@ -256,6 +265,14 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("to_char", 2, 2, _to_char,
            "to_char(t, 'format'): t as text in PostgreSQL's format patterns (YYYY, MM, DD, HH24, HH12, MI, SS, MS, "
            "US, Mon, Dy, AM, ...; the format is a constant)"),
+    # math, in double precision; where PostgreSQL raises an error (a root or logarithm of what has
+    # none, an overflow) flowc gives null on every target, so one value never stops a stream
+    Scalar("sqrt", 1, 1, _math("sqrt"), "sqrt(x): the square root; null for x < 0"),
+    Scalar("ln", 1, 1, _math("ln"), "ln(x): the natural logarithm; null for x <= 0"),
+    Scalar("exp", 1, 1, _math("exp"), "exp(x): e to the x; null where the result overflows or underflows"),
+    Scalar("power", 2, 2, _math("power"),
+           "power(a, b): a to the b; null for 0 to a negative power, a negative number to a fraction, an "
+           "overflow or underflow"),
     # comparisons
     Scalar("greatest", 1, None, _extreme, "greatest(a, b, ...): the largest, nulls ignored (null if all are)"),
     Scalar("least", 1, None, _extreme, "least(a, b, ...): the smallest, nulls ignored (null if all are)"),
@@ -265,7 +282,7 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
 # surface names of functions callable by name in .flow (operators have their own syntax)
 CALLABLE = ("lower", "upper", "length", "abs", "round", "floor", "ceil", "coalesce", "mod", "substr", "replace",
             "split_part", "strpos", "trim", "ltrim", "rtrim", "starts_with", "lpad", "rpad", "left", "right",
-            "concat", "greatest", "least", "nullif", "date_trunc", "to_char")
+            "concat", "greatest", "least", "nullif", "date_trunc", "to_char", "sqrt", "ln", "exp", "power")
 # a surface name whose IR function has another name (`concat` skips nulls; `||` is IR "concat")
 SURFACE = {"concat": "concat_all"}
 
@@ -278,6 +295,10 @@ PLAIN_SQL = {"substr": "substr", "replace": "replace", "split_part": "split_part
              "least": "least", "nullif": "nullif"}
 # extract, date_trunc and to_char, which each SQL target spells in its own way (targets/sql/expressions.py)
 TIME_FUNCTIONS = frozenset({f"extract_{f}" for f in EXTRACT_FIELDS} | {"date_trunc", "to_char"})
+MATH_FUNCTIONS = frozenset({"sqrt", "ln", "exp", "power"})
+# e^x is finite from EXP_MIN (the smallest subnormal double) to EXP_MAX (the largest double): ln of each
+EXP_MAX = 709.782712893384
+EXP_MIN = -745.1332191019411
 # of those, the ones whose integer arguments (positions, counts) SQL engines take as INT
 INT_ARGS = frozenset({"substr", "split_part", "lpad", "rpad", "left", "right"})
 

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
+from flowc.compiler.functions import EXP_MAX, EXP_MIN
 from flowc.runtime.io import convert_strings
 from flowc.runtime.operators import broadcast
 from flowc.runtime.text_forms import float8_text, float8_texts
@@ -580,6 +581,33 @@ def _to_char(e: ir.Call) -> Fn:
     return run
 
 
+def _math(e: ir.Call) -> Fn:
+    """sqrt, ln, exp, power in doubles; null where PostgreSQL would raise an error, by the same
+    conditions as the SQL targets (targets/sql/expressions.py math_function)."""
+    fns = _args(e)
+    f64 = pa.float64()
+
+    def run(b: pa.RecordBatch) -> Value:
+        xs = [_to(f(b), f64) for f in fns]
+        x = xs[0]
+        if e.fn == "sqrt":
+            bad, v = pc.less(x, 0.0), pc.sqrt(x)
+        elif e.fn == "ln":
+            bad, v = pc.less_equal(x, 0.0), pc.ln(x)
+        elif e.fn == "exp":
+            bad, v = pc.or_(pc.greater(x, EXP_MAX), pc.less(x, EXP_MIN)), pc.exp(x)
+        else:
+            y = xs[1]
+            v = pc.power(x, y)
+            log = pc.multiply(y, pc.ln(pc.abs(x)))  # -inf at x = 0, which the first test handles
+            zero = pc.equal(x, 0.0)
+            bad = pc.if_else(zero, pc.less(y, 0.0),
+                             pc.or_(pc.and_(pc.less(x, 0.0), pc.not_equal(y, pc.floor(y))),
+                                    pc.or_(pc.greater(log, EXP_MAX), pc.less(log, EXP_MIN))))
+        return pc.if_else(pc.fill_null(bad, False), pa.scalar(None, f64), v)
+    return run
+
+
 def _nullif(e: ir.Call) -> Fn:
     fa, fb = _args(e)
     out = _out(e)
@@ -602,5 +630,5 @@ _CALLS: dict[str, Callable[[ir.Call], Fn]] = {
     **{name: _rowwise for name in _TEXT}, "concat_all": _concat_all, "greatest": _extreme, "least": _extreme,
     "nullif": _nullif, "like": _like, "ilike": _like,
     **{f"extract_{f}": _extract for f in ("year", "month", "day", "hour", "minute", "second", "dow", "doy", "epoch")},
-    "date_trunc": _date_trunc, "to_char": _to_char,
+    "date_trunc": _date_trunc, "to_char": _to_char, **{name: _math for name in ("sqrt", "ln", "exp", "power")},
 }

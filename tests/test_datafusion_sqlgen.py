@@ -339,6 +339,10 @@ SCALAR_CASES = [
                       ("hour", [0, 0, None, 0]), ("minute", [0, 0, None, 0]), ("second", [0.0, 0.00002, None, 0.000011]),
                       ("dow", [4, 4, None, 4]), ("doy", [1, 1, None, 1]), ("epoch", [0.0, 0.00002, None, 0.000011])]],
     ("date_trunc", call("date_trunc", T.TIMESTAMP, lit("second", S), t_), [ts(0), ts(0), None, ts(0)]),
+    ("sqrt_null_below_zero", call("sqrt", D, x_), [1.224744871, None, 1.0, None]),
+    ("ln", call("ln", D, a_), [0.693147181, None, None, None]),
+    ("exp", call("exp", D, lit(0.0, D)), [1.0, 1.0, 1.0, 1.0]),
+    ("power", call("power", D, a_, b_), [8.0, None, 49.0, None]),
     ("to_char", call("to_char", S, t_, lit("YYYY-MM-DD HH24:MI:SS.US", S)),
      ["1970-01-01 00:00:00.000000", "1970-01-01 00:00:00.000020", None, "1970-01-01 00:00:00.000011"]),
 ]

@@ -237,3 +237,56 @@ def test_a_double_cast_to_string_prints_as_postgresql_prints_it(tmp_path: Path, 
     with (tmp_path / "out" / "v.csv").open(newline="") as f:
         got = [r[0] for r in list(csv.reader(f))[1:]]
     assert got == [t for _, t in values]
+
+
+MATH_INPUT = "x,y,n\n4,0.5,3\n-8,3,-1\n-8,0.5,0\n0,-1,4\n0,0,1\n10,400,2\n-1000,2,5\n1000,1,1\n2.5,-2,7\n,,\n"
+MATH_PROGRAM = """\
+source t (x double, y double, n bigint) from csv('in.csv')
+view v = t | select x, y, s = sqrt(x), l = ln(x), e = exp(x), p = power(x, y), pn = power(n, 2), sn = sqrt(n)
+sink v into csv('out/v.csv')
+"""
+MATH_EXPECTED = [  # PostgreSQL's values; where PostgreSQL raises an error (sqrt(-8), ln(0), exp(1000),
+    # power(0, -1), power(-8, 0.5), power(10, 400), exp(-1000): underflow) flowc's choice is null
+    "4,0.5,2,1.3862943611198906,54.598150033144236,2,9,1.7320508075688772",
+    "-8,3,,,0.00033546262790251185,-512,1,",
+    "-8,0.5,,,0.00033546262790251185,,0,0",
+    "0,-1,0,,1,,16,2",
+    "0,0,0,,1,1,1,1",
+    "10,400,3.1622776601683795,2.302585092994046,22026.465794806718,,4,1.4142135623730951",
+    "-1000,2,,,,1000000,25,2.23606797749979",
+    "1000,1,31.622776601683793,6.907755278982137,,1000,1,1",
+    "2.5,-2,1.5811388300841898,0.9162907318741551,12.182493960703473,0.16,49,2.6457513110645907",
+    ",,,,,,,",
+]
+
+
+@pytest.mark.parametrize("target", ["local", "datafusion", "postgres", "flink"])
+def test_math_functions_agree_and_give_null_where_postgresql_errs(tmp_path: Path, target: str, request) -> None:
+    extra: list[str] = []
+    if target == "postgres":
+        _need_postgres()
+    if target == "flink":
+        extra = ["--jobmanager", request.getfixturevalue("flink_jobmanager")]
+    (tmp_path / "in.csv").write_text(MATH_INPUT)
+    (tmp_path / "p.flow").write_text(MATH_PROGRAM)
+    proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target, *extra, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    with (tmp_path / "out" / "v.csv").open(newline="") as f:
+        rows = [",".join(r) for r in list(csv.reader(f))[1:]]
+    assert sorted(rows) == sorted(MATH_EXPECTED)
+
+
+def test_math_functions_compile_for_risingwave_and_reparse(tmp_path: Path) -> None:
+    from flowc.targets.risingwave import compile_risingwave, parse_statement, to_sql
+    from sqlglot import exp
+
+    from flowc import pipeline
+
+    (tmp_path / "p.flow").write_text(MATH_PROGRAM.replace("csv('out/v.csv')", "jsonl('out/v.jsonl')"))
+    stmts = compile_risingwave(pipeline.to_ir(pipeline.load_program(str(tmp_path / "p.flow"))))
+    text = "\n".join(to_sql(s) for s in stmts)
+    assert "SQRT(" in text and "POWER(" in text and "CAST(709.782712893384 AS DOUBLE PRECISION)" in text
+    for s in stmts:
+        again = parse_statement(to_sql(s))
+        assert not isinstance(again, exp.Command)
+        assert to_sql(again) == to_sql(s)

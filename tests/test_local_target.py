@@ -232,6 +232,7 @@ EXAMPLE_ARGS = {
                                                          "dow", "doy", "epoch")},
     "date_trunc": (lit("month", T.STRING), col("t", T.TIMESTAMP)),
     "to_char": (col("t", T.TIMESTAMP), lit("YYYY-MM-DD HH24:MI:SS.MS", T.STRING)),
+    "sqrt": (col("f", T.DOUBLE),), "ln": (col("a"),), "exp": (lit(0),), "power": (col("a"), col("b")),
 }
 EXPECTED = {
     "add": [5, None], "sub": [1, None], "mul": [6, None], "div": [1, None], "mod": [1, None], "neg": [-3, None],
@@ -249,6 +250,7 @@ EXPECTED = {
     "extract_minute": [0, None], "extract_second": [1.5, None], "extract_dow": [3, None], "extract_doy": [196, None],
     "extract_epoch": [1436918401.5, None], "date_trunc": [_T0.replace(day=1, second=0, microsecond=0), None],
     "to_char": ["2015-07-15 00:00:01.500", None],
+    "sqrt": [None, None], "ln": [1.0986122886681098, None], "exp": 1.0, "power": [9.0, None],
 }
 
 
