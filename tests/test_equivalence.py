@@ -35,6 +35,8 @@ REGRESSIONS = os.path.join(os.path.dirname(__file__), "corpus", "regressions")
 # looking for new bugs. Each has a strict-xfail regression folder; when it is fixed, drop it here.
 AVOID: frozenset[str] = frozenset()  # constructs drawn around while a bug is open
 AVOIDED_BY: dict[str, str] = {}  # avoided construct -> its regression folder
+# what the Flink target refuses by name (not a bug: issue 13 has not spelled them for Flink yet)
+FLINK_AVOID = frozenset({"text_functions"})
 
 # Messages of `UnsupportedFeature` a target may raise (declared gaps, SEMANTICS-conform: a compile
 # error instead of a wrong answer). Anything else unsupported fails the property.
@@ -145,7 +147,7 @@ def _flink_case(case, flink_jobmanager) -> None:
 
 
 @settings(max_examples=_flink_examples())
-@given(case=cases(max_rows=30, avoid=AVOID, join_kinds=("window", "regular", "lookup")))
+@given(case=cases(max_rows=30, avoid=AVOID | FLINK_AVOID, join_kinds=("window", "regular", "lookup")))
 def test_flink_agrees_with_the_reference(case, flink_jobmanager):
     """The first streaming engine but ours (issue 10): Flink on a real cluster, local at one batch
     size, and the reference with Flink's named differences applied (differential.FLINK_DIFFERENCES).
@@ -154,7 +156,7 @@ def test_flink_agrees_with_the_reference(case, flink_jobmanager):
 
 
 @settings(max_examples=_flink_examples())
-@given(case=cases(max_rows=30, avoid=AVOID, clocks=(1_700_000_000 * SECOND,)))
+@given(case=cases(max_rows=30, avoid=AVOID | FLINK_AVOID, clocks=(1_700_000_000 * SECOND,)))
 def test_flink_agrees_with_the_reference_after_1970(case, flink_jobmanager):
     """Every construct, interval joins too, over event times after 1970: Flink's interval join keeps
     no row bounded before the epoch (W0919, docs/flink.md)."""

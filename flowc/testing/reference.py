@@ -213,6 +213,11 @@ def _call(e: ir.Call, row: Row):
         return _kleene_and(ev(e.args[0], row), ev(e.args[1], row))
     if fn == "or":
         return _kleene_or(ev(e.args[0], row), ev(e.args[1], row))
+    if fn == "concat_all":  # PostgreSQL's concat: nulls skipped
+        return "".join(v for v in (ev(a, row) for a in e.args) if v is not None)
+    if fn in ("greatest", "least"):
+        vals = [coerce(v, e.type) for v in (ev(a, row) for a in e.args) if v is not None]
+        return (max(vals) if fn == "greatest" else min(vals)) if vals else None
     if fn == "coalesce":
         for a in e.args:
             v = ev(a, row)
@@ -286,7 +291,69 @@ def _call(e: ir.Call, row: Row):
         return args[0].upper()
     if fn == "length":
         return len(args[0])
+    if fn in _TEXT:
+        return _TEXT[fn](*args)
     raise ReferenceError_(f"function {fn}")
+
+
+def _like(s: str, pattern: str, fold: bool) -> bool:
+    """SQL LIKE by recursion over the pattern (% any text, _ one character, a backslash escapes)."""
+    if fold:
+        s, pattern = s.lower(), pattern.lower()
+
+    def match(i: int, j: int) -> bool:
+        if j == len(pattern):
+            return i == len(s)
+        c = pattern[j]
+        if c == "%":
+            return any(match(k, j + 1) for k in range(i, len(s) + 1))
+        if c == "\\" and j + 1 < len(pattern):
+            return i < len(s) and s[i] == pattern[j + 1] and match(i + 1, j + 2)
+        return i < len(s) and (c == "_" or s[i] == c) and match(i + 1, j + 1)
+    return match(0, 0)
+
+
+def _substr(s: str, start: int, count: int | None = None) -> str:
+    # PostgreSQL: the characters at positions start .. start + count - 1 that exist (from 1)
+    chars = [ch for pos, ch in enumerate(s, 1) if pos >= start and (count is None or pos < start + count)]
+    if count is not None and count < 0:
+        raise ReferenceError_("negative substring length")
+    return "".join(chars)
+
+
+def _split_part(s: str, d: str, n: int) -> str:
+    if n == 0:
+        raise ReferenceError_("split_part field 0")
+    fields = s.split(d) if d else [s]
+    if s == "":
+        return ""
+    i = n - 1 if n > 0 else len(fields) + n
+    return fields[i] if 0 <= i < len(fields) else ""
+
+
+def _pad(s: str, n: int, fill: str, left: bool) -> str:
+    if n <= len(s):
+        return s[:max(n, 0)]
+    if not fill:
+        return s
+    pad = "".join(fill[i % len(fill)] for i in range(n - len(s)))
+    return pad + s if left else s + pad
+
+
+_TEXT = {
+    "substr": _substr,
+    "replace": lambda s, f, t: s if f == "" else s.replace(f, t),
+    "split_part": _split_part,
+    "strpos": lambda s, sub: s.find(sub) + 1,
+    "trim": lambda s: s.strip(" "), "ltrim": lambda s: s.lstrip(" "), "rtrim": lambda s: s.rstrip(" "),
+    "starts_with": lambda s, p: s.startswith(p),
+    "lpad": lambda s, n, fill=" ": _pad(s, n, fill, True),
+    "rpad": lambda s, n, fill=" ": _pad(s, n, fill, False),
+    "left": lambda s, n: s[:n] if n >= 0 else s[:max(len(s) + n, 0)],
+    "right": lambda s, n: (s[-n:] if n > 0 else "") if n >= 0 else s[min(-n, len(s)):],
+    "like": lambda s, p: _like(s, p, False),
+    "ilike": lambda s, p: _like(s, p, True),
+}
 
 
 def _numeric_result(v, t: T.Type):
