@@ -85,3 +85,18 @@ def copy_example(name: str, dest: Path) -> Path:
     work = dest / name
     shutil.copytree(EXAMPLES / name, work, ignore=shutil.ignore_patterns("expected", "out", "__pycache__"))
     return work
+
+
+def need_postgres() -> None:
+    """Skip, with the reason, when no PostgreSQL answers at $FLOWC_PG_DSN (default the local one)."""
+    import os
+
+    import psycopg
+    import pytest
+
+    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as e:
+        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")

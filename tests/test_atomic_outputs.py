@@ -85,9 +85,9 @@ def test_kill_9_of_a_file_run_on_every_target_keeps_every_sink_whole(target: str
     docs/TESTING.md): two sinks over a file read for a second or more, inputs alternating between two
     versions; after each SIGKILL at a random moment both sinks are exactly the last complete output."""
     if target == "postgres":
-        from test_hostile_inputs import _need_postgres
+        from support import need_postgres
 
-        _need_postgres()
+        need_postgres()
     from flowc.testing.kill import run_kills
 
     tally = run_kills(target, kills=4, seed=12)

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import os
 from pathlib import Path
 
 import pytest
-from support import run_flowc
+from support import need_postgres, run_flowc
 
 INPUT = "s,n,m\nhello,2,3\n,1,1\n  pad me  ,0,-1\nh\u00e9llo w\u00f6rld,-2,10\na;b;;c,3,0\n"
 PROGRAM = """\
@@ -45,21 +44,12 @@ EXPECTED = [
 ]
 
 
-def _need_postgres() -> None:
-    import psycopg
-
-    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
-    try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as e:
-        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")
 
 
 @pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
 def test_text_functions_mean_what_postgresql_means(tmp_path: Path, target: str) -> None:
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     (tmp_path / "in.csv").write_text(INPUT, encoding="utf-8")
     (tmp_path / "p.flow").write_text(PROGRAM, encoding="utf-8")
     proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
@@ -146,7 +136,7 @@ LIKE_EXPECTED = [  # PostgreSQL's answers (a backslash escapes; % and _ match ne
 @pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
 def test_like_and_ilike_mean_what_postgresql_means(tmp_path: Path, target: str) -> None:
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     (tmp_path / "in.csv").write_text(LIKE_INPUT.replace("line\nbreak", '"line\nbreak"'), encoding="utf-8")
     (tmp_path / "p.flow").write_text(LIKE_PROGRAM, encoding="utf-8")
     proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
@@ -227,7 +217,7 @@ def test_double_text_is_postgresqls() -> None:
 def test_a_double_cast_to_string_prints_as_postgresql_prints_it(tmp_path: Path, target: str) -> None:
     """Issue 13: it was `1e20` on DataFusion, `1.234567890123456e+14` on local, `1e+20` on PostgreSQL."""
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     values = [(v, t) for v, t in FLOAT8_TEXTS if v == v and abs(v) != float("inf")]  # csv has no NaN, inf
     (tmp_path / "in.csv").write_text("x\n" + "".join(f"{v!r}\n" for v, _ in values))
     (tmp_path / "p.flow").write_text("source t (x double) from csv('in.csv')\n"
@@ -264,7 +254,7 @@ MATH_EXPECTED = [  # PostgreSQL's values; where PostgreSQL raises an error (sqrt
 def test_math_functions_agree_and_give_null_where_postgresql_errs(tmp_path: Path, target: str, request) -> None:
     extra: list[str] = []
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     if target == "flink":
         extra = ["--jobmanager", request.getfixturevalue("flink_jobmanager")]
     (tmp_path / "in.csv").write_text(MATH_INPUT)

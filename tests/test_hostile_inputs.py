@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from support import need_postgres
 
 FLOWC = [sys.executable, "-m", "flowc"]
 
@@ -28,17 +29,6 @@ def test_a_header_that_is_not_utf8_is_named_with_its_line(tmp_path: Path, target
     assert "not UTF-8 text: byte 0xff at line 1" in out.stderr
 
 
-def _need_postgres() -> None:
-    import os
-
-    import psycopg
-
-    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
-    try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as e:
-        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")
 
 
 TEXT_FILES = {  # a record whose declared text holds a byte that is not UTF-8, in the third record
@@ -54,7 +44,7 @@ def test_a_record_that_is_not_utf8_is_one_bad_record_under_every_policy(tmp_path
     """Issue 12: the byte is a bad record (its number, column, the byte), never a failed file under
     skip/into nor a raw byte passed to the output: the same record under every policy."""
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     (tmp_path / f"in.{kind}").write_bytes(TEXT_FILES[kind])
     source = f"source s (k bigint, v string) from {kind}('in.{kind}')"
     failed = _run(tmp_path, source + " on_error fail", target)

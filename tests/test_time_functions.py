@@ -7,11 +7,10 @@ errors name the field, unit or pattern."""
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
-from support import run_flowc
+from support import need_postgres, run_flowc
 
 INPUT = ("ts,d\n2015-07-15 00:00:01.5,2015-07-15\n2000-02-29 23:59:59,2000-02-29\n"
          "1969-12-31 23:59:58.25,1969-12-31\n,\n")
@@ -39,21 +38,12 @@ EXPECTED = [  # PostgreSQL 15's answers
 ]
 
 
-def _need_postgres() -> None:
-    import psycopg
-
-    dsn = os.environ.get("FLOWC_PG_DSN", "host=127.0.0.1 port=5432 dbname=postgres")
-    try:
-        with psycopg.connect(dsn, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as e:
-        pytest.skip(f"no PostgreSQL reachable at FLOWC_PG_DSN: {str(e).strip().splitlines()[0]}")
 
 
 @pytest.mark.parametrize("target", ["local", "datafusion", "postgres"])
 def test_time_functions_mean_what_postgresql_means(tmp_path: Path, target: str) -> None:
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     (tmp_path / "in.csv").write_text(INPUT)
     (tmp_path / "p.flow").write_text(PROGRAM)
     proc = run_flowc("run", str(tmp_path / "p.flow"), "--target", target)
@@ -180,7 +170,7 @@ def test_a_time_cast_to_string_prints_as_postgresql_prints_it(tmp_path: Path, ta
     extra: list[str] = []
     data, expected = CAST_INPUT, CAST_EXPECTED
     if target == "postgres":
-        _need_postgres()
+        need_postgres()
     if target == "flink":
         extra = ["--jobmanager", request.getfixturevalue("flink_jobmanager")]
         # Flink's JSON format (how flowc hands Flink its inputs) cannot read a year before 1000

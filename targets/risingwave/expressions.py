@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.functions import EXP_MAX, EXP_MIN, INT_ARGS, MATH_FUNCTIONS, PLAIN_SQL
+from flowc.compiler.functions import INT_ARGS, MATH_FUNCTIONS, PLAIN_SQL
 from flowc.targets.sql.expressions import date_text, timestamp_text
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -282,36 +282,13 @@ def _call(e: ir.Call, env: Mapping[str, exp.Expression]) -> exp.Expression:
 
 
 def _math(e: ir.Call, args: list[exp.Expression]) -> exp.Expression:
-    """sqrt, ln, exp, power in doubles, null where PostgreSQL (and RisingWave) raise an error: the
-    conditions of targets/sql/expressions.py's math_function, first in one CASE."""
-    xs = [a if t.type == T.DOUBLE else exp.Cast(this=a, to=sql_type(T.DOUBLE)) for t, a in zip(e.args, args, strict=True)]
+    """sqrt, ln, exp, power in doubles, null where PostgreSQL (and RisingWave) raise an error."""
+    from flowc.targets.sql.math import guarded
 
-    def x(i: int = 0) -> exp.Expression:
-        return exp.Paren(this=xs[i].copy())
-
-    def num(v: float) -> exp.Expression:
-        return exp.Cast(this=exp.Literal.number(repr(v)), to=sql_type(T.DOUBLE))
-
-    name = {"sqrt": "SQRT", "ln": "LN", "exp": "EXP", "power": "POWER"}[e.fn]
-    value = exp.Anonymous(this=name, expressions=[x(i) for i in range(len(xs))])
-    null = exp.Cast(this=exp.Null(), to=sql_type(T.DOUBLE))
-    if e.fn == "sqrt":
-        whens = [exp.LT(this=x(), expression=num(0.0))]
-    elif e.fn == "ln":
-        whens = [exp.LTE(this=x(), expression=num(0.0))]
-    elif e.fn == "exp":
-        whens = [exp.GT(this=x(), expression=num(EXP_MAX)), exp.LT(this=x(), expression=num(EXP_MIN))]
-    else:
-        zero_base = exp.Case(ifs=[exp.If(this=exp.LT(this=x(1), expression=num(0.0)), true=null.copy())],
-                             default=value.copy())
-        log = exp.Mul(this=x(1), expression=exp.Anonymous(this="LN", expressions=[exp.Abs(this=x(0))]))
-        ifs = [exp.If(this=exp.EQ(this=x(0), expression=num(0.0)), true=zero_base),
-               exp.If(this=exp.And(this=exp.LT(this=x(0), expression=num(0.0)),
-                                   expression=exp.NEQ(this=x(1), expression=exp.Floor(this=x(1)))), true=null.copy()),
-               exp.If(this=exp.GT(this=log, expression=num(EXP_MAX)), true=null.copy()),
-               exp.If(this=exp.LT(this=log.copy(), expression=num(EXP_MIN)), true=null.copy())]
-        return exp.Case(ifs=ifs, default=value)
-    return exp.Case(ifs=[exp.If(this=w, true=null.copy()) for w in whens], default=value)
+    double = sql_type(T.DOUBLE)
+    xs = [a if t.type == T.DOUBLE else exp.Cast(this=a, to=double.copy()) for t, a in zip(e.args, args, strict=True)]
+    return guarded(e.fn, xs, lambda v: exp.Cast(this=exp.Literal.number(repr(v)), to=double.copy()),
+                   exp.Cast(this=exp.Null(), to=double.copy()))
 
 
 def conjunction(preds: list[exp.Expression]) -> exp.Expression:

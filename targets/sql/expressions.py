@@ -18,8 +18,6 @@ from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
 from flowc.compiler.functions import (
-    EXP_MAX,
-    EXP_MIN,
     INT_ARGS,
     MATH_FUNCTIONS,
     PLAIN_SQL,
@@ -144,38 +142,11 @@ class SqlExpressions:
         return None
 
     def math_function(self, e: ir.Call, args: list[exp.Expression]) -> exp.Expression:
-        """sqrt, ln, exp, power in doubles, null where PostgreSQL raises an error (finished: a double).
-        The conditions come first, in one CASE (evaluated in order, the value only where none holds):
-        PostgreSQL and DataFusion raise their errors while computing the value."""
+        """sqrt, ln, exp, power in doubles, null where PostgreSQL raises an error (targets/sql/math.py)."""
+        from .math import guarded
+
         xs = [a if t.type == T.DOUBLE else self.cast_to(a, T.DOUBLE) for t, a in zip(e.args, args, strict=True)]
-
-        def x(i: int = 0) -> exp.Expression:
-            return paren(xs[i].copy())
-
-        def num(v: float) -> exp.Expression:
-            return self.literal(v, T.DOUBLE)
-
-        name = {"sqrt": "SQRT", "ln": "LN", "exp": "EXP", "power": "POWER"}[e.fn]
-        value = exp.Anonymous(this=name, expressions=[x(i) for i in range(len(xs))])
-        null = self.cast_to(exp.Null(), T.DOUBLE)
-        if e.fn == "sqrt":
-            whens = [exp.LT(this=x(), expression=num(0.0))]
-        elif e.fn == "ln":
-            whens = [exp.LTE(this=x(), expression=num(0.0))]
-        elif e.fn == "exp":
-            whens = [exp.GT(this=x(), expression=num(EXP_MAX)), exp.LT(this=x(), expression=num(EXP_MIN))]
-        else:
-            # a = 0 first: the logarithm below is taken only of a non-zero a
-            zero_base = exp.Case(ifs=[exp.If(this=exp.LT(this=x(1), expression=num(0.0)), true=null.copy())],
-                                 default=value.copy())
-            log = exp.Mul(this=x(1), expression=exp.Anonymous(this="LN", expressions=[exp.Abs(this=x(0))]))
-            ifs = [exp.If(this=exp.EQ(this=x(0), expression=num(0.0)), true=zero_base),
-                   exp.If(this=exp.And(this=exp.LT(this=x(0), expression=num(0.0)),
-                                       expression=exp.NEQ(this=x(1), expression=exp.Floor(this=x(1)))), true=null.copy()),
-                   exp.If(this=exp.GT(this=log, expression=num(EXP_MAX)), true=null.copy()),
-                   exp.If(this=exp.LT(this=log.copy(), expression=num(EXP_MIN)), true=null.copy())]
-            return self.exact(exp.Case(ifs=ifs, default=value), T.DOUBLE)
-        out = exp.Case(ifs=[exp.If(this=w, true=null.copy()) for w in whens], default=value)
+        out = guarded(e.fn, xs, lambda v: self.literal(v, T.DOUBLE), self.cast_to(exp.Null(), T.DOUBLE))
         return self.exact(out, T.DOUBLE)
 
     def time_function(self, e: ir.Call, args: list[exp.Expression]) -> exp.Expression:
