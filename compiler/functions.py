@@ -204,7 +204,7 @@ SCALARS: dict[str, Scalar] = {s.name: s for s in [
     Scalar("sub", 2, 2, _sub, "a - b"),
     Scalar("mul", 2, 2, _numeric("*"), "a * b"),
     Scalar("div", 2, 2, _div, "a / b (integer division truncates for integers, as in SQL)"),
-    Scalar("mod", 2, 2, _numeric("%"), "a % b"),
+    Scalar("mod", 2, 2, _numeric("%"), "mod(a, b): a % b (the sign of a; b = 0 is an error)"),
     Scalar("neg", 1, 1, _neg, "-a"),
     Scalar("eq", 2, 2, _compare, "a = b"),
     Scalar("ne", 2, 2, _compare, "a <> b"),
@@ -306,6 +306,12 @@ INT_ARGS = frozenset({"substr", "split_part", "lpad", "rpad", "left", "right"})
 # tests/test_functions.py checks it); a target not listed refuses the function at compile time
 _ALL = "local, DataFusion, PostgreSQL, RisingWave, Flink"
 _NOT_FLINK = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
+_WHERE = {  # the functions whose targets are neither of those
+    "replace": _ALL,
+    "split_part": "local, DataFusion, PostgreSQL, RisingWave; Flink: a constant field from 1 and delimiter",
+    "to_char": "local, PostgreSQL, RisingWave; DataFusion and Flink: the patterns listed below",
+    "date_trunc": "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)",
+}
 
 
 def function_table() -> str:
@@ -317,19 +323,7 @@ def function_table() -> str:
     for surface in CALLABLE:
         fn = SCALARS[SURFACE.get(surface, surface)]
         doc = fn.doc.replace("|", "\\|")
-        if surface == "mod":
-            doc = "mod(a, b): a % b (the sign of a; b = 0 is an error)"
-        where = _ALL
-        if fn.name == "replace":
-            where = _ALL
-        elif fn.name == "split_part":
-            where = "local, DataFusion, PostgreSQL, RisingWave; Flink: a constant field from 1 and delimiter"
-        elif fn.name in PLAIN_SQL:
-            where = _NOT_FLINK
-        elif fn.name == "to_char":
-            where = "local, PostgreSQL, RisingWave; DataFusion and Flink: the patterns listed below"
-        elif fn.name == "date_trunc":
-            where = "local, DataFusion, PostgreSQL, RisingWave (not Flink yet)"
+        where = _WHERE.get(fn.name, _NOT_FLINK if fn.name in PLAIN_SQL else _ALL)
         lines.append(f"| `{surface}` | {doc} | {where} |")
     return "\n".join(lines) + "\n"
 

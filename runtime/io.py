@@ -181,11 +181,10 @@ def _locate_csv_error(path: str, schema: pa.Schema, delimiter: str, invalid_rows
             for f in schema:
                 col = b.column(f.name)
                 bad_text = utf8_bad_indices(col)
-                if bad_text:
-                    found.append((bad_text[0], f, utf8_reason(col, bad_text[0])))
-                    continue
                 i = first_bad_index(col, f.type)
-                if i is not None:
+                if bad_text and (i is None or bad_text[0] <= i):  # the earlier of the two in this column
+                    found.append((bad_text[0], f, utf8_reason(col, bad_text[0])))
+                elif i is not None:
                     found.append((i, f, None))
             if found:
                 i, f, reason = min(found, key=lambda x: x[0])
@@ -220,8 +219,7 @@ def _jsonl_blocks(path: str, schema: pa.Schema) -> Iterator[pa.RecordBatch]:
     row = 0
     try:
         for b in pajson.open_json(path, read_options=read, parse_options=parse):
-            refuse_bad_text(path, b, pa.schema([f for f in schema if pa.types.is_string(f.type)
-                                                 or not jsonl_native(f.type)]), row)
+            refuse_bad_text(path, b, schema, row)
             arrays = []
             for f in schema:
                 idx = b.schema.get_field_index(f.name)

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from flowc.compiler import ir
 from flowc.compiler import types as T
 from flowc.compiler.diagnostics import UnsupportedFeature
-from flowc.compiler.functions import EXP_MAX, EXP_MIN
+from flowc.compiler.functions import EXP_MAX, EXP_MIN, EXTRACT_FIELDS, MATH_FUNCTIONS
 from flowc.runtime.io import convert_strings
 from flowc.runtime.operators import broadcast
 from flowc.runtime.text_forms import float8_text, float8_texts
@@ -583,7 +583,7 @@ def _to_char(e: ir.Call) -> Fn:
 
 def _math(e: ir.Call) -> Fn:
     """sqrt, ln, exp, power in doubles; null where PostgreSQL would raise an error, by the same
-    conditions as the SQL targets (targets/sql/expressions.py math_function)."""
+    conditions as the SQL targets (targets/sql/math.py)."""
     fns = _args(e)
     f64 = pa.float64()
 
@@ -629,6 +629,6 @@ _CALLS: dict[str, Callable[[ir.Call], Fn]] = {
     "abs": _abs, "round": _round, "floor": _floor_ceil, "ceil": _floor_ceil, "coalesce": _coalesce,
     **{name: _rowwise for name in _TEXT}, "concat_all": _concat_all, "greatest": _extreme, "least": _extreme,
     "nullif": _nullif, "like": _like, "ilike": _like,
-    **{f"extract_{f}": _extract for f in ("year", "month", "day", "hour", "minute", "second", "dow", "doy", "epoch")},
-    "date_trunc": _date_trunc, "to_char": _to_char, **{name: _math for name in ("sqrt", "ln", "exp", "power")},
+    **{f"extract_{f}": _extract for f in EXTRACT_FIELDS},
+    "date_trunc": _date_trunc, "to_char": _to_char, **{name: _math for name in MATH_FUNCTIONS},
 }
